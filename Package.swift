@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One binary (`xright`) over small libraries, one job each; see docs/ARCHITECTURE.md.
+// Tests run in release (`scripts/test`), so they use public API only (no @testable).
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "xright",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "xright", targets: ["xright"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (installed by scripts/setup).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw",
+                       providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Tensors, kernels, the GPT-NeoX model, LoRA, AdamW, safetensors.
+        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: optimize),
+        // Tokenizers and prompt templates.
+        .target(name: "Text", swiftSettings: optimize),
+        // Data readers, batching, the built-in demo task.
+        .target(name: "Data", dependencies: ["Text", "CZlib"], swiftSettings: optimize),
+        // The command line.
+        .executableTarget(name: "xright", dependencies: [
+            "Engine", "Text", "Data",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimize),
+
+        // Paths to fixtures and to ../shared/data, shared by every test target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"]),
+        // Drives the built `xright` binary as a user would.
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    // Kernels share raw buffers across worker threads by construction (disjoint ranges); Swift 5 mode keeps
+    // that explicit code free of Sendable ceremony.
+    swiftLanguageModes: [.v5]
+)

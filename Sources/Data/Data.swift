@@ -1,0 +1,1 @@
+// Data readers, batching and the built-in demo task.

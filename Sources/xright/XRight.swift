@@ -1,0 +1,16 @@
+import ArgumentParser
+import Engine
+
+/// xright: joint SFT + DPO fine-tuning (ALRIGHT, MAXRIGHT) with a live terminal dashboard.
+@main
+struct XRight: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xright",
+        abstract: "Fine-tune language models with SFT and DPO jointly, without forgetting either.",
+        version: XRightVersion.string,
+        subcommands: [])
+}
+
+enum XRightVersion {
+    static let string = "0.1.0"
+}
