@@ -1,0 +1,58 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `xright bench engine`: training and forward throughput of a preset, with MFU against this machine's sgemm.
+struct BenchEngineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Training tokens/s, forward tokens/s, GFLOP/s and MFU of the Swift engine.",
+        discussion: """
+            Trains a seeded random model of the preset on random tokens (forward + backward + AdamW), reports the \
+            median over the timed steps, and measures the machine's sgemm peak (2048³) in the same run. \
+            GFLOP/s are counted as 6 · parameters · tokens, the usual convention.
+            """)
+
+    @Option(help: "Model preset: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: String = "bench"
+
+    @Option(help: "Timed training steps (after 2 warm-up steps).")
+    var steps: Int = 10
+
+    @Option(help: "Threads for OpenBLAS and the element-wise kernels (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard ModelPreset(rawValue: preset) != nil else {
+            throw ValidationError("unknown preset '\(preset)'; expected one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        EngineThreads.configure(threads)
+        let progress = ProgressLine()
+        let r = EngineBenchmark.run(preset: ModelPreset(rawValue: preset)!, steps: steps) { progress.update($0) }
+        progress.finish()
+        if json {
+            print(try JSONOutput.string(r))
+        } else {
+            print("""
+                engine benchmark: preset \(r.preset), \(r.parameters) parameters, batch \(r.batchSize) × \(r.sequenceLength), \(r.threads) threads
+                  training      \(fmt(r.trainTokensPerSecond, 0)) tokens/s   (median step \(fmt(r.stepSecondsMedian, 3)) s)
+                  forward only  \(fmt(r.forwardTokensPerSecond, 0)) tokens/s
+                  achieved      \(fmt(r.trainGflops, 1)) GFLOP/s (6·params·tokens)
+                  sgemm peak    \(fmt(r.sgemmGflops, 1)) GFLOP/s (2048³, measured now)
+                  MFU           \(fmt(100 * r.mfu, 1)) % (6·params·tokens / sgemm peak)
+                  executed      \(fmt(r.executedGflops, 1)) GFLOP/s of matrix products actually run, \(fmt(100 * r.executedMfu, 1)) % of peak
+                  peak RSS      \(fmt(r.peakRSSMegabytes, 0)) MB
+                """)
+        }
+    }
+}
+
+func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
