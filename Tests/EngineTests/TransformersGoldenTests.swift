@@ -1,0 +1,137 @@
+import Foundation
+import XCTest
+import Engine
+import TestSupport
+
+/// The model against Python `transformers` (GPTNeoXForCausalLM in float64), fixtures made by
+/// scripts/goldens/make_model_goldens.py: logits within 1e-4 relative, every parameter gradient of the mean
+/// next-token loss within 1e-3 relative; and weights written by xright read back identically.
+final class TransformersGoldenTests: XCTestCase {
+    override func setUp() { EngineThreads.configure(2) }
+
+    static let goldenNames = ["neox-rot25-parallel", "neox-rot100-sequential", "neox-rot50-parallel-odd"]
+
+    struct Golden {
+        let model: GPTNeoX
+        let batch: TokenBatch
+        let lengths: [Int]
+        let logits: [Float]   // [B, T, V]
+        let loss: Float
+        let file: SafeTensorsFile
+        let T: Int
+    }
+
+    static func loadGolden(_ name: String) throws -> Golden {
+        let dir = TestPaths.fixture("EngineTests", name)
+        let model = try ModelDirectory.load(dir)
+        let file = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("golden.safetensors"))
+        let shape = try XCTUnwrap(file.shape(of: "input_ids"))
+        let (B, T) = (shape[0], shape[1])
+        let ids = try file.floats("input_ids"), mask = try file.floats("attention_mask")
+        var sequences = [[Int]](), lengths = [Int]()
+        for b in 0..<B {
+            let length = Int(mask[(b * T)..<((b + 1) * T)].reduce(0, +))
+            lengths.append(length)
+            sequences.append((0..<length).map { Int(ids[b * T + $0]) })
+        }
+        return Golden(model: model, batch: TokenBatch(sequences: sequences), lengths: lengths,
+                      logits: try file.floats("logits"), loss: try file.floats("loss")[0], file: file, T: T)
+    }
+
+    func test_logits_matchTransformers() throws {
+        for name in Self.goldenNames {
+            let g = try Self.loadGolden(name)
+            g.model.forward(g.batch)
+            let ours = g.model.lastLogits(), V = g.model.config.vocabSize
+            var worst = 0.0, offset = 0
+            for (b, length) in g.lengths.enumerated() {
+                for t in 0..<length {
+                    for v in 0..<V {
+                        let ref = Double(g.logits[(b * g.T + t) * V + v]), got = Double(ours[(offset + t) * V + v])
+                        worst = max(worst, abs(got - ref) / max(1, abs(ref)))
+                    }
+                }
+                offset += length
+            }
+            XCTAssertLessThan(worst, 1e-4, "\(name): worst relative logit error")
+        }
+    }
+
+    func test_lossAndEveryParameterGradient_matchTransformers() throws {
+        for name in Self.goldenNames {
+            let g = try Self.loadGolden(name)
+            g.model.parameters.setTrainable(true)
+            g.model.parameters.zeroGradients()
+            let logProbs = g.model.forward(g.batch)
+            let scored = g.batch.targets.filter { $0 >= 0 }.count
+            let loss = -zip(logProbs, g.batch.targets).reduce(0.0) { $0 + ($1.1 >= 0 ? Double($1.0) : 0) } / Double(scored)
+            XCTAssertEqual(loss, Double(g.loss), accuracy: 1e-4 * abs(Double(g.loss)), "\(name): loss")
+            g.model.backward(dLogProbs: g.batch.targets.map { $0 >= 0 ? -1 / Float(scored) : 0 })
+            for e in g.model.parameters.entries {
+                let ref = try g.file.floats("grad." + e.name, expectedShape: e.shape)
+                let got = try XCTUnwrap(g.model.parameters.gradientArray(e.name))
+                let scale = max(ref.map { abs(Double($0)) }.max() ?? 0, 1e-8)
+                let worst = zip(got, ref).map { abs(Double($0) - Double($1)) }.max() ?? 0
+                XCTAssertLessThan(worst / scale, 1e-3, "\(name): gradient of \(e.name)")
+            }
+        }
+    }
+
+    func test_saveThenLoad_givesIdenticalWeightsAndConfig() throws {
+        let g = try Self.loadGolden(Self.goldenNames[0])
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try ModelDirectory.save(g.model, to: dir)
+        let back = try ModelDirectory.load(dir)
+        XCTAssertEqual(back.config, g.model.config)
+        for e in g.model.parameters.entries { XCTAssertEqual(back.parameters.array(e.name), g.model.parameters.array(e.name)) }
+    }
+
+    /// A model written by xright, read by transformers, gives the golden logits (runs the committed generator
+    /// script in check mode; skips when Python transformers is not installed).
+    func test_modelWrittenByXright_loadsInTransformersWithSameLogits() throws {
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/goldens/make_model_goldens.py")
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import transformers, torch"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        try probe.run()
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { throw XCTSkip("Python transformers/torch not installed") }
+        for name in Self.goldenNames {
+            let g = try Self.loadGolden(name)
+            let dir = try TestPaths.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try ModelDirectory.save(g.model, to: dir)
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            check.arguments = ["python3", script.path, "--check-xright-model", dir.path,
+                               "--golden", TestPaths.fixture("EngineTests", name).path]
+            let pipe = Pipe()
+            check.standardOutput = pipe
+            check.standardError = pipe
+            try check.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            check.waitUntilExit()
+            XCTAssertEqual(check.terminationStatus, 0, "\(name): \(output)")
+        }
+    }
+
+    func test_load_reportsMissingAndMisshapenTensors() throws {
+        let g = try Self.loadGolden(Self.goldenNames[0])
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try ModelDirectory.save(g.model, to: dir)
+        // Config says one more layer than the weights hold: layer 2's tensors are missing.
+        var bigger = g.model.config
+        bigger.numLayers += 1
+        try bigger.write(to: dir.appendingPathComponent("config.json"))
+        XCTAssertThrowsError(try ModelDirectory.load(dir)) { XCTAssertTrue("\($0)".contains("layers.\(bigger.numLayers - 1)"), "\($0)") }
+        // Config with a wider MLP: shapes no longer fit.
+        var wider = g.model.config
+        wider.intermediateSize += 4
+        try wider.write(to: dir.appendingPathComponent("config.json"))
+        XCTAssertThrowsError(try ModelDirectory.load(dir)) { XCTAssertTrue("\($0)".contains("dense_h_to_4h"), "\($0)") }
+    }
+}
