@@ -12,10 +12,11 @@ public enum SafeTensorsWriter {
     /// Atomic: writes `<file>.tmp-<pid>`, fsyncs it, renames it over `url` and fsyncs the directory, so a crash
     /// leaves either the old file or the new one. Tensors are stored sorted by name, contiguously; the header is
     /// padded with spaces to a multiple of 8 bytes (as the reference writer does) so the data region is aligned.
+    /// `metadata` gains `"format": "pt"` unless it says otherwise: transformers 4.x refuses metadata without it.
     public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to url: URL) throws {
         let path = url.path
         let ordered = try validated(tensors, path: path)
-        let header = headerBytes(ordered, metadata: metadata)
+        let header = headerBytes(ordered, metadata: metadata.merging(["format": "pt"]) { given, _ in given })
 
         let temporaryPath = path + ".tmp-\(getpid())"
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -24,7 +25,9 @@ public enum SafeTensorsWriter {
         }
         do {
             var length = UInt64(header.count).littleEndian
-            let fail = { (reason: String) in SafeTensorsError(file: path, message: "cannot write \(temporaryPath): \(reason)") }
+            let fail = { (reason: String) in
+                SafeTensorsError(file: path, message: "cannot write \(temporaryPath): \(reason)")
+            }
             try withUnsafeBytes(of: &length) { try writeAll(fd, $0, fail: fail) }
             try header.withUnsafeBytes { try writeAll(fd, $0, fail: fail) }
             for tensor in ordered {
@@ -97,10 +100,8 @@ public enum SafeTensorsWriter {
     private static func headerBytes(_ ordered: [Tensor], metadata: [String: String]) -> [UInt8] {
         var json = "{"
         var members: [String] = []
-        if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
-            members.append("\(jsonString(SafeTensorsHeader.metadataKey)):{\(pairs.joined(separator: ","))}")
-        }
+        let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+        members.append("\(jsonString(SafeTensorsHeader.metadataKey)):{\(pairs.joined(separator: ","))}")
         var offset = 0
         for tensor in ordered {
             let end = offset + tensor.values.count * MemoryLayout<Float>.size

@@ -46,7 +46,6 @@ final class SafeTensorsWriterTests: XCTestCase {
         let file = try SafeTensorsFile(contentsOf: url)
         XCTAssertEqual(file.info("a")?.byteRange, 0..<8)
         XCTAssertEqual(file.info("z")?.byteRange, 8..<12)
-        XCTAssertTrue(file.metadata.isEmpty)
     }
 
     func test_writer_escapesNamesAndMetadataSoTheyReadBackUnchanged() throws {
@@ -56,7 +55,16 @@ final class SafeTensorsWriterTests: XCTestCase {
         try SafeTensorsWriter.write(arrays: [(name: name, shape: [1], values: [5])], metadata: metadata, to: url)
         let file = try SafeTensorsFile(contentsOf: url)
         XCTAssertEqual(file.tensorNames, [name])
-        XCTAssertEqual(file.metadata, metadata)
+        XCTAssertEqual(file.metadata, metadata.merging(["format": "pt"]) { a, _ in a })
+    }
+
+    func test_writer_marksFilesAsPyTorchFormatUnlessToldOtherwise() throws {
+        // transformers 4.x rejects safetensors metadata without "format"; save_pretrained writes "pt".
+        let url = directory.appendingPathComponent("format.safetensors")
+        try SafeTensorsWriter.write(arrays: [(name: "w", shape: [1], values: [1])], to: url)
+        XCTAssertEqual(try SafeTensorsFile(contentsOf: url).metadata, ["format": "pt"])
+        try SafeTensorsWriter.write(arrays: [(name: "w", shape: [1], values: [1])], metadata: ["format": "mlx"], to: url)
+        XCTAssertEqual(try SafeTensorsFile(contentsOf: url).metadata, ["format": "mlx"])
     }
 
     func test_writer_replacesExistingFileAndLeavesNoTemporaryFile() throws {
