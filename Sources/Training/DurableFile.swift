@@ -85,7 +85,8 @@ public enum DurableFile {
         if mkdir(url.path, 0o755) != 0 {
             let code = errno
             if code == EEXIST, isDirectory(url) { return }
-            throw FileSystemError(path: url.path, operation: "create directory", code: code)
+            // Something that is not a directory holds the name: say so rather than "File exists".
+            throw FileSystemError(path: url.path, operation: "create directory", code: code == EEXIST ? ENOTDIR : code)
         }
     }
 

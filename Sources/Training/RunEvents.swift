@@ -41,6 +41,13 @@ public struct SessionStarted: Codable, Equatable, Sendable {
     public var lambda: Double
     /// The checkpoint directory resumed from, nil for a fresh run.
     public var resumedFrom: String?
+
+    public init(step: Int, strategy: StrategyName, lambda: Double, resumedFrom: String? = nil) {
+        self.step = step
+        self.strategy = strategy
+        self.lambda = lambda
+        self.resumedFrom = resumedFrom
+    }
 }
 
 /// MAXRIGHT's weighted gaps, g_sft = (1−λ)(f_sft − f_sft*) and g_dpo = λ(f_dpo − f_dpo*).
@@ -79,6 +86,28 @@ public struct StepEvent: Codable, Equatable, Sendable {
     /// MAXRIGHT: the gaps the choice was made on, and whether they were recomputed this step.
     public var gaps: WeightedGaps?
     public var gapsEvaluated: Bool?
+
+    public init(step: Int, epoch: Int, strategy: StrategyName, objectives: [Objective], sft: ObjectiveMetrics? = nil,
+                dpo: ObjectiveMetrics? = nil, lambda: Double, learningRate: Double, tokens: Int, tokensPerSecond: Double,
+                stepSeconds: Double, elapsedSeconds: Double, updateApplied: Bool, gradientNorm: Double? = nil,
+                gaps: WeightedGaps? = nil, gapsEvaluated: Bool? = nil) {
+        self.step = step
+        self.epoch = epoch
+        self.strategy = strategy
+        self.objectives = objectives
+        self.sft = sft
+        self.dpo = dpo
+        self.lambda = lambda
+        self.learningRate = learningRate
+        self.tokens = tokens
+        self.tokensPerSecond = tokensPerSecond
+        self.stepSeconds = stepSeconds
+        self.elapsedSeconds = elapsedSeconds
+        self.updateApplied = updateApplied
+        self.gradientNorm = gradientNorm
+        self.gaps = gaps
+        self.gapsEvaluated = gapsEvaluated
+    }
 }
 
 /// Held-out evaluation.
@@ -89,34 +118,70 @@ public struct EvalEvent: Codable, Equatable, Sendable {
     /// ‖(f_sft − f_sft*, f_dpo − f_dpo*)‖₂ when the optima are known and both were evaluated.
     public var idealDistance: Double?
     public var seconds: Double
+
+    public init(step: Int, sft: ObjectiveMetrics? = nil, dpo: ObjectiveMetrics? = nil, idealDistance: Double? = nil,
+                seconds: Double) {
+        self.step = step
+        self.sft = sft
+        self.dpo = dpo
+        self.idealDistance = idealDistance
+        self.seconds = seconds
+    }
 }
 
 public struct CommandApplied: Codable, Equatable, Sendable {
     public var step: Int
     public var command: SessionCommand
+
+    public init(step: Int, command: SessionCommand) {
+        self.step = step
+        self.command = command
+    }
 }
 
 public struct CommandRefused: Codable, Equatable, Sendable {
     public var step: Int
     public var command: SessionCommand
     public var reason: String
+
+    public init(step: Int, command: SessionCommand, reason: String) {
+        self.step = step
+        self.command = command
+        self.reason = reason
+    }
 }
 
 public struct LambdaChanged: Codable, Equatable, Sendable {
     public var step: Int
     public var from: Double
     public var to: Double
+
+    public init(step: Int, from: Double, to: Double) {
+        self.step = step
+        self.from = from
+        self.to = to
+    }
 }
 
 public struct StrategyChanged: Codable, Equatable, Sendable {
     public var step: Int
     public var from: StrategyName
     public var to: StrategyName
+
+    public init(step: Int, from: StrategyName, to: StrategyName) {
+        self.step = step
+        self.from = from
+        self.to = to
+    }
 }
 
 /// Paused or resumed after `step`.
 public struct PauseChange: Codable, Equatable, Sendable {
     public var step: Int
+
+    public init(step: Int) {
+        self.step = step
+    }
 }
 
 public struct CheckpointSaved: Codable, Equatable, Sendable {
@@ -124,6 +189,12 @@ public struct CheckpointSaved: Codable, Equatable, Sendable {
     /// The checkpoint directory.
     public var path: String
     public var seconds: Double
+
+    public init(step: Int, path: String, seconds: Double) {
+        self.step = step
+        self.path = path
+        self.seconds = seconds
+    }
 }
 
 public enum WarningKind: String, Codable, Sendable {
@@ -138,6 +209,12 @@ public struct RunWarning: Codable, Equatable, Sendable {
     public var step: Int
     public var kind: WarningKind
     public var message: String
+
+    public init(step: Int, kind: WarningKind, message: String) {
+        self.step = step
+        self.kind = kind
+        self.message = message
+    }
 }
 
 public enum FinishReason: String, Codable, Sendable {
@@ -153,4 +230,10 @@ public struct RunFinished: Codable, Equatable, Sendable {
     public var step: Int
     public var reason: FinishReason
     public var message: String
+
+    public init(step: Int, reason: FinishReason, message: String) {
+        self.step = step
+        self.reason = reason
+        self.message = message
+    }
 }

@@ -93,7 +93,10 @@ public enum RunLogReader {
         return .record(record)
     }
 
+    /// What a line holds, for messages: its record type when it is one, else its first characters.
     static func preview(_ bytes: Data) -> String {
+        struct TypeProbe: Decodable { var type: String }
+        if let probe = try? JSONDecoder().decode(TypeProbe.self, from: bytes) { return "a '\(probe.type)' record" }
         let text = String(decoding: bytes.prefix(60), as: UTF8.self)
         return bytes.isEmpty ? "an empty line" : "'\(text)\(bytes.count > 60 ? "…" : "")'"
     }

@@ -6,6 +6,8 @@ public struct SessionStatus: Equatable, Sendable {
     public var epoch: Int
     public var lambda: Lambda
     public var strategy: StrategyState
+    /// Where each loader is (data progress).
+    public var cursors: ObjectiveCursors
     public var paused: Bool
     public var finished: RunFinished?
 }
@@ -94,7 +96,7 @@ public final class TrainingSession {
                            dataFingerprints: identity.dataFingerprints, settings: identity.settings,
                            plannedSteps: Self.plannedSteps(config: config, lambda: state.lambda, sources: sources))
         currentStatus = SessionStatus(step: state.step, epoch: state.epoch, lambda: state.lambda,
-                                      strategy: state.strategy, paused: false, finished: nil)
+                                      strategy: state.strategy, cursors: state.cursors, paused: false, finished: nil)
         if let runDirectory {
             try runDirectory.create()
             if resumedFrom != nil, FileManager.default.fileExists(atPath: runDirectory.log.path) {
@@ -225,7 +227,7 @@ public final class TrainingSession {
     func publishStatus(finished: RunFinished? = nil) {
         statusSignal.lock()
         currentStatus = SessionStatus(step: state.step, epoch: state.epoch, lambda: state.lambda,
-                                      strategy: strategy.state, paused: paused, finished: finished)
+                                      strategy: strategy.state, cursors: state.cursors, paused: paused, finished: finished)
         statusSignal.broadcast()
         statusSignal.unlock()
     }
