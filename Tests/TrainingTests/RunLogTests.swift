@@ -1,0 +1,206 @@
+import Foundation
+import TestSupport
+import Training
+import XCTest
+
+final class RunLogTests: XCTestCase {
+    private var root: URL!
+
+    override func setUpWithError() throws {
+        root = try TestPaths.temporaryDirectory("xright-runlog")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    private func header() -> RunHeader {
+        RunHeader(programVersion: "0.1.0", createdAt: "2025-01-01T00:00:00Z", seed: 42,
+                  config: TrainingConfig(strategy: .maxright, lambda: lambda(0.5), optima: Optima(sft: 1.498, dpo: 0.0647)),
+                  modelFingerprint: "pythia-70m", dataFingerprints: ["sft": "abc", "dpo": "def"])
+    }
+
+    private func stepRecord(_ n: Int) -> RunRecord {
+        RunRecord(time: Double(n), event: .step(StepEvent(
+            step: n, epoch: 0, strategy: .alright, objectives: [.sft], sft: ObjectiveMetrics(loss: 1.5, tokens: 10),
+            dpo: nil, lambda: 0.5, learningRate: 5e-5, tokens: 10, tokensPerSecond: 100, stepSeconds: 0.1,
+            elapsedSeconds: Double(n), updateApplied: true, gradientNorm: 0.5, gaps: nil, gapsEvaluated: nil)))
+    }
+
+    private func lines(_ records: [RunRecord]) throws -> String {
+        let encoder = RunLogCoding.makeEncoder()
+        return try ([RunRecord(time: 0, event: .header(header()))] + records)
+            .map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
+    }
+
+    func test_sessionLog_startsWithTheHeader_thenOneEventPerLine() throws {
+        let dir = RunDirectory(root)
+        let config = TrainingConfig(strategy: .maxright, lambda: lambda(0.5), maxSteps: 12, evalEvery: 5, optima: Optima(sft: 0, dpo: 0))
+        let backend = QuadraticBackend()
+        let session = try TrainingSession(
+            config: config, backend: backend,
+            sources: ObjectiveSources(sft: QuadraticSource(center: backend.a, count: 20, seed: 1),
+                                      dpo: QuadraticSource(center: backend.b, count: 20, seed: 2)),
+            runDirectory: dir,
+            identity: RunIdentity(programVersion: "9.9", modelFingerprint: "stand-in", dataFingerprints: ["sft": "s1"]))
+        var seen: [RunRecord] = []
+        session.subscribe { seen.append($0) }
+        try session.run()
+
+        let text = try String(contentsOf: dir.log, encoding: .utf8)
+        XCTAssertTrue(text.hasSuffix("\n"))
+        XCTAssertEqual(text.split(separator: "\n").count, seen.count, "one line per event, header included")
+        XCTAssertTrue(text.hasPrefix("{") && text.split(separator: "\n")[0].contains("\"type\":\"header\""))
+        let log = try RunLogReader.read(dir.log)
+        XCTAssertEqual(log.header.config, config)
+        XCTAssertEqual(log.header.schema, "1.0")
+        XCTAssertEqual(log.header.seed, 42)
+        XCTAssertEqual(log.header.programVersion, "9.9")
+        XCTAssertEqual(log.header.modelFingerprint, "stand-in")
+        XCTAssertEqual(log.header.dataFingerprints, ["sft": "s1"])
+        XCTAssertEqual(log.header.plannedSteps, 12)
+        XCTAssertEqual(log.records, Array(seen.dropFirst()))
+        XCTAssertEqual(log.corruptLines, [])
+        XCTAssertFalse(log.tornLastLine)
+    }
+
+    func test_reader_ignoresATornLastLine() throws {
+        var text = try lines([stepRecord(1), stepRecord(2)])
+        text += "{\"type\":\"step\",\"step\":3,\"sft\":{\"lo"
+        try Data(text.utf8).write(to: root.appendingPathComponent("run.jsonl"))
+        let log = try RunLogReader.read(root.appendingPathComponent("run.jsonl"))
+        XCTAssertEqual(log.records.count, 2)
+        XCTAssertTrue(log.tornLastLine)
+        XCTAssertEqual(log.corruptLines, [])
+    }
+
+    func test_reader_countsCorruptMiddleLines_byLineNumber_andKeepsTheRest() throws {
+        let good = try lines([stepRecord(1)]).split(separator: "\n").map(String.init)
+        let encoder = RunLogCoding.makeEncoder()
+        let step2 = String(decoding: try encoder.encode(stepRecord(2)), as: UTF8.self)
+        let text = [good[0], good[1], "garbage {", "{\"type\":\"step\",\"step\":\"two\"}", "", step2].joined(separator: "\n") + "\n"
+        let url = root.appendingPathComponent("run.jsonl")
+        try Data(text.utf8).write(to: url)
+        let log = try RunLogReader.read(url)
+        XCTAssertEqual(log.corruptLines, [3, 4, 5])
+        XCTAssertEqual(log.records, [stepRecord(1), stepRecord(2)])
+        XCTAssertFalse(log.tornLastLine)
+    }
+
+    func test_reader_skipsUnknownEventTypes_fromNewerMinorVersions() throws {
+        var text = try lines([stepRecord(1)])
+        text += "{\"type\":\"gpu-sample\",\"time\":1.5,\"watts\":250}\n"
+        text = text.replacingOccurrences(of: "\"schema\":\"1.0\"", with: "\"schema\":\"1.7\"")
+        let url = root.appendingPathComponent("run.jsonl")
+        try Data(text.utf8).write(to: url)
+        let log = try RunLogReader.read(url)
+        XCTAssertEqual(log.header.schema, "1.7")
+        XCTAssertEqual(log.skippedUnknown, 1)
+        XCTAssertEqual(log.records, [stepRecord(1)])
+        XCTAssertEqual(log.corruptLines, [])
+    }
+
+    func test_reader_rejectsAnUnknownMajorSchema() throws {
+        let text = try lines([stepRecord(1)]).replacingOccurrences(of: "\"schema\":\"1.0\"", with: "\"schema\":\"2.0\"")
+        let url = root.appendingPathComponent("run.jsonl")
+        try Data(text.utf8).write(to: url)
+        XCTAssertThrowsError(try RunLogReader.read(url)) { error in
+            XCTAssertEqual(error as? RunLogError, .unsupportedSchema(file: url.path, found: "2.0", supported: "1.x"))
+            XCTAssertTrue("\(error)".contains("line 1") && "\(error)".contains("2.0"), "\(error)")
+        }
+    }
+
+    func test_reader_rejectsAMissingHeader_andAnEmptyFile() throws {
+        let url = root.appendingPathComponent("run.jsonl")
+        try Data().write(to: url)
+        XCTAssertThrowsError(try RunLogReader.read(url)) { XCTAssertEqual($0 as? RunLogError, .empty(file: url.path)) }
+        let encoder = RunLogCoding.makeEncoder()
+        try (String(decoding: try encoder.encode(stepRecord(1)), as: UTF8.self) + "\n").write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RunLogReader.read(url)) { error in
+            guard case .missingHeader(let file, let found)? = error as? RunLogError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, url.path)
+            XCTAssertEqual(found, "a 'step' record")
+        }
+        XCTAssertThrowsError(try RunLogReader.read(root.appendingPathComponent("absent.jsonl"))) { error in
+            guard case .unreadable? = error as? RunLogError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("absent.jsonl"))
+        }
+    }
+
+    func test_writer_refusesToOverwriteAnExistingLog() throws {
+        let url = root.appendingPathComponent("run.jsonl")
+        try Data("x\n".utf8).write(to: url)
+        XCTAssertThrowsError(try RunLogWriter(creating: url, header: header())) { error in
+            XCTAssertTrue("\(error)".contains("run.jsonl") && "\(error)".contains("File exists"), "\(error)")
+        }
+    }
+
+    func test_writer_flushesWithinASecond_withoutClosing() throws {
+        let url = root.appendingPathComponent("run.jsonl")
+        let writer = try RunLogWriter(creating: url, header: header())
+        try writer.append(stepRecord(1))
+        XCTAssertTrue(waitFor(timeout: 1.6) { (try? RunLogReader.read(url).records.count) == 1 }, "the timer flushes a quiet log")
+        try writer.close()
+        XCTAssertThrowsError(try writer.append(stepRecord(2)))
+    }
+
+    func test_follower_returnsOnlyCompleteNewLines() throws {
+        let url = root.appendingPathComponent("run.jsonl")
+        let follower = RunLogFollower(url: url)
+        XCTAssertEqual(try follower.poll(), [], "no file yet")
+        let full = try lines([stepRecord(1), stepRecord(2)])
+        let cut = full.index(full.endIndex, offsetBy: -20)
+        try Data(full[..<cut].utf8).write(to: url)
+        XCTAssertEqual(try follower.poll(), [stepRecord(1)])
+        XCTAssertNotNil(follower.header)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(full[cut...].utf8) + Data("not json\n".utf8))
+        try handle.close()
+        XCTAssertEqual(try follower.poll(), [stepRecord(2)])
+        XCTAssertEqual(follower.corruptLines, [4])
+        XCTAssertEqual(try follower.poll(), [])
+    }
+
+    func test_everyEventType_roundTripsThroughJSON_includingNonFiniteLosses() throws {
+        let events: [RunEvent] = [
+            .header(header()),
+            .started(SessionStarted(step: 0, strategy: .maxright, lambda: 0.5, resumedFrom: nil)),
+            .step(StepEvent(step: 3, epoch: 0, strategy: .maxright, objectives: [.dpo], sft: nil,
+                            dpo: ObjectiveMetrics(loss: .nan, tokens: 64, preference: PreferenceMetrics(
+                                chosenReward: 0.1, rejectedReward: -0.2, rewardAccuracy: 0.75, margin: 0.3)),
+                            lambda: 0.5, learningRate: 5e-5, tokens: 192, tokensPerSecond: .infinity, stepSeconds: 0,
+                            elapsedSeconds: 1, updateApplied: false, gradientNorm: nil,
+                            gaps: WeightedGaps(sft: 0.2, dpo: -.infinity), gapsEvaluated: true)),
+            .eval(EvalEvent(step: 100, sft: ObjectiveMetrics(loss: 1.6, tokens: 9), dpo: ObjectiveMetrics(loss: 0.2, tokens: 9),
+                            idealDistance: 0.17, seconds: 2)),
+            .commandApplied(CommandApplied(step: 4, command: .setLambda(lambda(0.75)))),
+            .commandApplied(CommandApplied(step: 4, command: .switchStrategy(.sftThenDPO))),
+            .commandRefused(CommandRefused(step: 4, command: .resume, reason: "not paused")),
+            .lambdaChanged(LambdaChanged(step: 4, from: 0.5, to: 0.75)),
+            .strategyChanged(StrategyChanged(step: 4, from: .alright, to: .mix)),
+            .paused(PauseChange(step: 5)),
+            .resumed(PauseChange(step: 5)),
+            .checkpointSaved(CheckpointSaved(step: 10, path: "/runs/a/checkpoints/step-000010", seconds: 0.5)),
+            .warning(RunWarning(step: 11, kind: .nonFiniteGradient, message: "skipped")),
+            .finished(RunFinished(step: 12, reason: .nonFinite, message: "3 in a row")),
+        ]
+        let encoder = RunLogCoding.makeEncoder(), decoder = RunLogCoding.makeDecoder()
+        for (i, event) in events.enumerated() {
+            let record = RunRecord(time: Double(i) / 4, event: event)
+            let data = try encoder.encode(record)
+            XCTAssertFalse(data.contains(0x0A), "one line")
+            let back = try decoder.decode(RunRecord.self, from: data)
+            if case .step(let s) = event, case .step(let b) = back.event {
+                XCTAssertTrue(b.dpo!.loss.isNaN)
+                var (s2, b2) = (s, b)
+                s2.dpo!.loss = 0
+                b2.dpo!.loss = 0
+                XCTAssertEqual(s2, b2)
+            } else {
+                XCTAssertEqual(back.event, event, event.type)
+            }
+            XCTAssertEqual(back.event.type, event.type)
+        }
+    }
+}
