@@ -50,7 +50,8 @@ public struct BatchCursor: Codable, Equatable, Sendable {
     /// The batch under the cursor. A source shorter than the session's epoch cycles through its order again
     /// (the official code assumes equal lengths and would stop).
     public func current(in source: BatchSource) throws -> any TrainingBatch {
-        try source.batch(at: BatchPosition(epoch: position.epoch, index: position.index % source.epochLength))
+        guard source.epochLength > 0 else { throw SessionError.internalInconsistency("a data source has no batches") }
+        return try source.batch(at: BatchPosition(epoch: position.epoch, index: position.index % source.epochLength))
     }
 
     public mutating func advance() {

@@ -61,15 +61,19 @@ extension TrainingSession {
         if let maxSteps = config.maxSteps, state.step >= maxSteps {
             return (.maxSteps, "reached maxSteps = \(maxSteps)")
         }
-        if state.epochLength > 0 && state.stepInEpoch >= state.epochLength {
-            state.epoch += 1
-            state.stepInEpoch = 0
-            state.epochLength = 0
-        }
+        closeEpochIfComplete()
         if state.epoch >= config.maxEpochs {
             return (.epochBudget, "completed the epoch budget of \(config.maxEpochs)")
         }
         return nil
+    }
+
+    /// Moves past a finished epoch; the next one begins (new shuffles) right before its first step.
+    private func closeEpochIfComplete() {
+        guard state.epochLength > 0, state.stepInEpoch >= state.epochLength else { return }
+        state.epoch += 1
+        state.stepInEpoch = 0
+        state.epochLength = 0
     }
 
     private func beginEpochIfNeeded() throws {

@@ -51,7 +51,9 @@ public final class TrainingSession {
 
     /// A new run, or (with `resumeFrom`) the continuation of one from a checkpoint directory. With a run
     /// directory, events go to its `run.jsonl` (created, or appended to when resuming) and checkpoints to its
-    /// `checkpoints/`.
+    /// `checkpoints/`. When resuming, λ, the strategy (and its state) and the optima come from the checkpoint —
+    /// commands may have changed them — while `config` sets the bounds and periods (e.g. a larger `maxSteps`).
+    /// The backend must be built as for the original run; its `loadState` restores the rest.
     public init(config: TrainingConfig, backend: TrainingBackend, sources: ObjectiveSources,
                 runDirectory: RunDirectory? = nil, identity: RunIdentity = RunIdentity(),
                 resumeFrom checkpointDirectory: URL? = nil) throws {

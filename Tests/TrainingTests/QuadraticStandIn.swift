@@ -19,6 +19,8 @@ final class QuadraticSource: BatchSource {
     let epochLength: Int
     let shuffleSeed: UInt64
     private(set) var requested: [BatchPosition] = []
+    /// Reading this position fails, as a corrupt record would.
+    var failAt: BatchPosition?
     private var order: (epoch: Int, items: [Int])?
 
     init(center: [Double], noise: Double = 0.3, count: Int, seed: UInt64) {
@@ -30,6 +32,7 @@ final class QuadraticSource: BatchSource {
 
     func batch(at position: BatchPosition) throws -> any TrainingBatch {
         requested.append(position)
+        if position == failAt { throw StandInError(description: "record 17: expected field 'chosen', found none") }
         if order?.epoch != position.epoch {
             order = (position.epoch, EpochOrder.permutation(count: epochLength, seed: shuffleSeed, epoch: position.epoch))
         }
@@ -63,6 +66,7 @@ final class QuadraticBackend: TrainingBackend {
     /// Updates (1-based) that see an infinite gradient.
     var nonFiniteGradientUpdates: Set<Int> = []
     var failSave = false
+    var failHeldOut = false
     private var gradientCalls = 0
     private var updateCalls = 0
 
@@ -116,6 +120,7 @@ final class QuadraticBackend: TrainingBackend {
     }
 
     func evaluateHeldOut(_ objective: Objective) throws -> ObjectiveMetrics {
+        if failHeldOut { throw StandInError(description: "held-out set unreadable") }
         let center = objective == .sft ? a : b
         let loss = zip(theta, center).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
         return ObjectiveMetrics(loss: loss, tokens: 1000)

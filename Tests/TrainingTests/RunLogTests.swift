@@ -139,7 +139,7 @@ final class RunLogTests: XCTestCase {
         let url = root.appendingPathComponent("run.jsonl")
         let writer = try RunLogWriter(creating: url, header: header())
         try writer.append(stepRecord(1))
-        XCTAssertTrue(waitFor(timeout: 1.6) { (try? RunLogReader.read(url).records.count) == 1 }, "the timer flushes a quiet log")
+        XCTAssertTrue(waitFor(timeout: 2.5) { (try? RunLogReader.read(url).records.count) == 1 }, "the timer flushes a quiet log")
         try writer.close()
         XCTAssertThrowsError(try writer.append(stepRecord(2)))
     }
