@@ -1,0 +1,260 @@
+import Data
+import Engine
+import Foundation
+
+/// The training backend on the Swift engine: a GPT-NeoX policy (or its LoRA adapters) with AdamW, and a frozen
+/// reference for DPO whose log-probabilities are computed once per pair and cached (DESIGN §1).
+public final class NeoXBackend: TrainingBackend {
+    public struct Settings: Codable, Equatable, Sendable {
+        public var schedule: LearningRateSchedule
+        public var optimizer: AdamWConfig
+        /// Global gradient-norm clip (≤ 0: none).
+        public var maxGradNorm: Double
+        public var preference: PreferenceLoss
+        /// Sequences per forward pass when evaluating held-out sets.
+        public var evalBatchSize: Int
+
+        public init(schedule: LearningRateSchedule, optimizer: AdamWConfig = AdamWConfig(), maxGradNorm: Double = 1,
+                    preference: PreferenceLoss = PreferenceLoss(), evalBatchSize: Int = 16) {
+            self.schedule = schedule
+            self.optimizer = optimizer
+            self.maxGradNorm = maxGradNorm
+            self.preference = preference
+            self.evalBatchSize = evalBatchSize
+        }
+    }
+
+    public let model: GPTNeoX
+    let reference: GPTNeoX
+    let settings: Settings
+    let optimizer: AdamW
+    let heldOutSFT: [TokenizedExample]
+    let heldOutPairs: [TokenizedPair]
+    /// pair id → (log π_ref(chosen), log π_ref(rejected)). Training pairs have ids ≥ 0, held-out pairs < 0.
+    private var referenceCache: [Int: (Double, Double)] = [:]
+
+    /// `model` is the policy as training starts; the reference is a frozen copy of it (without adapters).
+    public init(model: GPTNeoX, settings: Settings, heldOutSFT: [TokenizedExample] = [],
+                heldOutPairs: [TokenizedPair] = []) throws {
+        try settings.preference.validate()
+        self.model = model
+        self.settings = settings
+        reference = GPTNeoX(config: model.config)
+        reference.parameters.values.pointer.update(from: model.parameters.values.pointer, count: model.parameters.count)
+        if model.adapters == nil { model.parameters.setTrainable(true) }
+        optimizer = AdamW(config: settings.optimizer, parameterCount: model.trainableParameters.count)
+        self.heldOutSFT = heldOutSFT
+        self.heldOutPairs = heldOutPairs
+    }
+
+    public var learningRate: Double { Double(settings.schedule.rate(at: optimizer.stepCount + 1)) }
+
+    public func evaluate(_ objective: Objective, batch: any TrainingBatch, gradientWeight: Double?) throws -> ObjectiveMetrics {
+        switch batch {
+        case let b as SFTTokenBatch where objective == .sft:
+            return sft(b.examples, gradientWeight: gradientWeight)
+        case let b as PreferenceTokenBatch where objective == .dpo:
+            return dpo(b.pairs, ids: b.pairIDs, gradientWeight: gradientWeight)
+        default:
+            throw TrainingConfigError.invalid(field: "batch", expected: "a \(objective) batch", found: "\(type(of: batch))")
+        }
+    }
+
+    public func applyUpdate() throws -> UpdateOutcome {
+        let trainable = model.trainableParameters
+        defer { trainable.zeroGradients() }
+        let norm = settings.maxGradNorm > 0 ? Gradients.clip(trainable, maxNorm: settings.maxGradNorm)
+                                            : Gradients.globalNorm(trainable)
+        guard norm.isFinite else { return .skippedNonFinite(detail: "gradient norm is \(norm)") }
+        optimizer.step(trainable, lr: settings.schedule.rate(at: optimizer.stepCount + 1))
+        return .applied(gradientNorm: norm)
+    }
+
+    public func discardGradients() { model.trainableParameters.zeroGradients() }
+
+    public func evaluateHeldOut(_ objective: Objective) throws -> ObjectiveMetrics {
+        let size = max(1, settings.evalBatchSize)
+        switch objective {
+        case .sft:
+            guard !heldOutSFT.isEmpty else { throw SessionSetupError.noHeldOut(objective) }
+            var lossSum = 0.0, tokens = 0, scored = 0
+            for start in stride(from: 0, to: heldOutSFT.count, by: size) {
+                let chunk = Array(heldOutSFT[start..<min(heldOutSFT.count, start + size)])
+                let (sum, count, t) = sftLogProbSum(chunk)
+                lossSum -= sum; scored += count; tokens += t
+            }
+            return ObjectiveMetrics(loss: lossSum / Double(max(1, scored)), tokens: tokens)
+        case .dpo:
+            guard !heldOutPairs.isEmpty else { throw SessionSetupError.noHeldOut(objective) }
+            var totals = PairTotals()
+            for start in stride(from: 0, to: heldOutPairs.count, by: max(1, size / 2)) {
+                let end = min(heldOutPairs.count, start + max(1, size / 2))
+                totals.add(pairTerms(Array(heldOutPairs[start..<end]), ids: (start..<end).map { -1 - $0 }, gradientWeight: nil))
+            }
+            return totals.metrics
+        }
+    }
+
+    // MARK: SFT
+
+    /// Σ log p over scored tokens, their count, and all tokens, for a batch of examples (no gradient).
+    private func sftLogProbSum(_ examples: [TokenizedExample]) -> (Double, Int, Int) {
+        let batch = SFTTokenBatch(examples: examples).tokenBatch
+        let lp = model.forward(batch)
+        var sum = 0.0, count = 0
+        for (v, t) in zip(lp, batch.targets) where t >= 0 { sum += Double(v); count += 1 }
+        return (sum, count, batch.tokenCount)
+    }
+
+    private func sft(_ examples: [TokenizedExample], gradientWeight: Double?) -> ObjectiveMetrics {
+        let batch = SFTTokenBatch(examples: examples).tokenBatch
+        let lp = model.forward(batch)
+        var sum = 0.0, count = 0
+        for (v, t) in zip(lp, batch.targets) where t >= 0 { sum += Double(v); count += 1 }
+        let loss = -sum / Double(max(1, count))
+        if let w = gradientWeight, count > 0 {
+            let g = Float(-w / Double(count))
+            model.backward(dLogProbs: batch.targets.map { $0 >= 0 ? g : 0 })
+        }
+        return ObjectiveMetrics(loss: loss, tokens: batch.tokenCount)
+    }
+
+    // MARK: DPO
+
+    private func dpo(_ pairs: [TokenizedPair], ids: [Int], gradientWeight: Double?) -> ObjectiveMetrics {
+        var totals = PairTotals()
+        totals.add(pairTerms(pairs, ids: ids, gradientWeight: gradientWeight))
+        return totals.metrics
+    }
+
+    struct PairTerm { var loss, chosenReward, rejectedReward: Double; var tokens: Int }
+
+    /// Per-pair losses and rewards; with a gradient weight, accumulates w · ∇(mean loss over these pairs).
+    private func pairTerms(_ pairs: [TokenizedPair], ids: [Int], gradientWeight: Double?) -> [PairTerm] {
+        let batch = PreferenceTokenBatch(pairs: pairs, pairIDs: ids).tokenBatch
+        let refs = referenceLogProbs(pairs, ids: ids)
+        let lp = model.forward(batch)
+        let sums = sequenceSums(lp, batch)
+        let beta = settings.preference.beta
+        var terms = [PairTerm](), dSeq = [Double](repeating: 0, count: sums.count)
+        for i in 0..<pairs.count {
+            let (pc, pr) = (sums[2 * i], sums[2 * i + 1])
+            let (rc, rr) = refs[i]
+            let (loss, dz) = settings.preference.loss(policyChosen: pc, policyRejected: pr, referenceChosen: rc, referenceRejected: rr)
+            terms.append(PairTerm(loss: loss, chosenReward: beta * (pc - rc), rejectedReward: beta * (pr - rr),
+                                  tokens: pairs[i].chosen.ids.count + pairs[i].rejected.ids.count))
+            dSeq[2 * i] = dz
+            dSeq[2 * i + 1] = -dz
+        }
+        if let w = gradientWeight {
+            let scale = w / Double(pairs.count)
+            var dLogProbs = [Float](repeating: 0, count: batch.tokenCount)
+            forEachScoredToken(batch) { token, sequence in dLogProbs[token] = Float(scale * dSeq[sequence]) }
+            model.backward(dLogProbs: dLogProbs)
+        }
+        return terms
+    }
+
+    private func referenceLogProbs(_ pairs: [TokenizedPair], ids: [Int]) -> [(Double, Double)] {
+        let missing = (0..<pairs.count).filter { referenceCache[ids[$0]] == nil }
+        if !missing.isEmpty {
+            let batch = PreferenceTokenBatch(pairs: missing.map { pairs[$0] }, pairIDs: missing.map { ids[$0] }).tokenBatch
+            let sums = sequenceSums(reference.forward(batch), batch)
+            for (k, i) in missing.enumerated() { referenceCache[ids[i]] = (sums[2 * k], sums[2 * k + 1]) }
+        }
+        return ids.map { referenceCache[$0]! }
+    }
+
+    /// log π(y|x) per sequence: the sum of its scored tokens' log-probs.
+    private func sequenceSums(_ logProbs: [Float], _ batch: TokenBatch) -> [Double] {
+        var sums = [Double](repeating: 0, count: batch.sequences.count)
+        forEachScoredToken(batch) { token, sequence in sums[sequence] += Double(logProbs[token]) }
+        return sums
+    }
+
+    private func forEachScoredToken(_ batch: TokenBatch, _ body: (Int, Int) -> Void) {
+        for (b, start) in batch.sequences.starts.enumerated() {
+            for t in start..<(start + batch.sequences.lengths[b]) where batch.targets[t] >= 0 { body(t, b) }
+        }
+    }
+
+    // MARK: State
+
+    public func saveState(to directory: URL) throws {
+        let trainable = model.trainableParameters
+        try ModelDirectory.write(trainable, to: directory.appendingPathComponent("trainable.safetensors"), metadata: [:])
+        try SafeTensorsWriter.write([("m", [optimizer.m.count], UnsafeBufferPointer(optimizer.m.buffer)),
+                                     ("v", [optimizer.v.count], UnsafeBufferPointer(optimizer.v.buffer))],
+                                    metadata: ["step": String(optimizer.stepCount)],
+                                    to: directory.appendingPathComponent("optimizer.safetensors"))
+        // Cached reference log-probs travel with the checkpoint: recomputing them in a differently packed batch
+        // could differ in the last bit, and resume must be exact.
+        let ids = referenceCache.keys.sorted()
+        let values = ids.flatMap { [referenceCache[$0]!.0, referenceCache[$0]!.1] }
+        let cache = try JSONSerialization.data(withJSONObject: ["ids": ids, "bits": values.map { String($0.bitPattern) }])
+        try cache.write(to: directory.appendingPathComponent("reference_logps.json"), options: .atomic)
+    }
+
+    public func loadState(from directory: URL) throws {
+        let trainable = model.trainableParameters
+        let weights = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("trainable.safetensors"))
+        for e in trainable.entries {
+            try weights.read(e.name, expectedShape: e.shape,
+                             into: UnsafeMutableBufferPointer(start: trainable.values.pointer + e.offset, count: e.count))
+        }
+        let opt = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("optimizer.safetensors"))
+        try opt.read("m", expectedShape: [optimizer.m.count], into: optimizer.m.buffer)
+        try opt.read("v", expectedShape: [optimizer.v.count], into: optimizer.v.buffer)
+        guard let step = opt.metadata["step"].flatMap(Int.init) else {
+            throw SessionSetupError.badCheckpoint(file: opt.url.path, message: "metadata 'step' missing")
+        }
+        optimizer.stepCount = step
+        let cacheURL = directory.appendingPathComponent("reference_logps.json")
+        guard let json = (try? JSONSerialization.jsonObject(with: Data(contentsOf: cacheURL))) as? [String: Any],
+              let ids = json["ids"] as? [Int], let bits = json["bits"] as? [String], bits.count == 2 * ids.count else {
+            throw SessionSetupError.badCheckpoint(file: cacheURL.path, message: "missing or malformed reference cache")
+        }
+        referenceCache = [:]
+        for (k, id) in ids.enumerated() {
+            guard let a = UInt64(bits[2 * k]), let b = UInt64(bits[2 * k + 1]) else {
+                throw SessionSetupError.badCheckpoint(file: cacheURL.path, message: "bad value at entry \(k)")
+            }
+            referenceCache[id] = (Double(bitPattern: a), Double(bitPattern: b))
+        }
+    }
+}
+
+/// Sums of per-pair terms, turned into batch means.
+struct PairTotals {
+    var loss = 0.0, chosen = 0.0, rejected = 0.0, correct = 0, count = 0, tokens = 0
+
+    mutating func add(_ terms: [NeoXBackend.PairTerm]) {
+        for t in terms {
+            loss += t.loss; chosen += t.chosenReward; rejected += t.rejectedReward
+            correct += t.chosenReward > t.rejectedReward ? 1 : 0
+            count += 1; tokens += t.tokens
+        }
+    }
+
+    var metrics: ObjectiveMetrics {
+        let n = Double(max(1, count))
+        return ObjectiveMetrics(loss: loss / n, tokens: tokens,
+                                preference: PreferenceMetrics(chosenReward: chosen / n, rejectedReward: rejected / n,
+                                                              rewardAccuracy: Double(correct) / n,
+                                                              margin: (chosen - rejected) / n))
+    }
+}
+
+public enum SessionSetupError: Error, CustomStringConvertible, Equatable {
+    case noHeldOut(Objective)
+    case badCheckpoint(file: String, message: String)
+    case invalid(what: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .noHeldOut(let o): return "no held-out \(o) data to evaluate (set --eval-fraction above 0)"
+        case let .badCheckpoint(file, message): return "\(file): \(message)"
+        case let .invalid(what, message): return "\(what): \(message)"
+        }
+    }
+}

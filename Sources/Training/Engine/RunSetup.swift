@@ -1,0 +1,259 @@
+import Data
+import Engine
+import Foundation
+import Text
+
+/// Everything `xright train` / `xright demo` decide before a session starts: where the model and data come from,
+/// how batches are made, the optimizer, and the training config. Recorded in the run header; a resumed run
+/// rebuilds the same session from it.
+public struct RunOptions: Codable, Equatable, Sendable {
+    /// A built-in preset (seeded random init) or a Hugging Face model directory.
+    public var modelPreset: String?
+    public var modelDirectory: String?
+    public var modelSeed: UInt64
+    /// `byte`, a tokenizer.json, or a directory; nil: the model directory's tokenizer.json, else `byte`.
+    public var tokenizer: String?
+    /// Data files; nil means the built-in demo task for that objective.
+    public var sftData: String?
+    public var preferenceData: String?
+    public var dataFormat: String?
+    public var demoExamples: Int
+    public var template: String?
+    public var maxLength: Int?
+    public var evalFraction: Double
+    public var dataSeed: UInt64
+    public var strictData: Bool
+    public var batchSize: Int
+    public var learningRate: Float
+    public var warmupSteps: Int
+    public var cosineDecay: Bool
+    public var weightDecay: Float
+    public var maxGradNorm: Double
+    public var preference: PreferenceLoss
+    public var lora: LoRAConfig?
+    public var training: TrainingConfig
+
+    public init(modelPreset: String? = "demo", modelDirectory: String? = nil, modelSeed: UInt64 = 0,
+                tokenizer: String? = nil, sftData: String? = nil, preferenceData: String? = nil,
+                dataFormat: String? = nil, demoExamples: Int = 1200, template: String? = nil, maxLength: Int? = nil,
+                evalFraction: Double = 0.05, dataSeed: UInt64 = 0, strictData: Bool = false, batchSize: Int = 16,
+                learningRate: Float = 1e-3, warmupSteps: Int = 0, cosineDecay: Bool = false, weightDecay: Float = 0,
+                maxGradNorm: Double = 1, preference: PreferenceLoss = PreferenceLoss(), lora: LoRAConfig? = nil,
+                training: TrainingConfig) {
+        self.modelPreset = modelPreset
+        self.modelDirectory = modelDirectory
+        self.modelSeed = modelSeed
+        self.tokenizer = tokenizer
+        self.sftData = sftData
+        self.preferenceData = preferenceData
+        self.dataFormat = dataFormat
+        self.demoExamples = demoExamples
+        self.template = template
+        self.maxLength = maxLength
+        self.evalFraction = evalFraction
+        self.dataSeed = dataSeed
+        self.strictData = strictData
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.warmupSteps = warmupSteps
+        self.cosineDecay = cosineDecay
+        self.weightDecay = weightDecay
+        self.maxGradNorm = maxGradNorm
+        self.preference = preference
+        self.lora = lora
+        self.training = training
+    }
+
+    /// Rejects what cannot run, before any data is read or model built.
+    public func validate() throws {
+        try training.validate()
+        try preference.validate()
+        try lora?.validate()
+        func bad(_ what: String, _ message: String) -> SessionSetupError { .invalid(what: what, message: message) }
+        if (modelPreset == nil) == (modelDirectory == nil) {
+            throw bad("model", "give exactly one of a preset (--preset) or a model directory (--model)")
+        }
+        if let p = modelPreset, ModelPreset(rawValue: p) == nil {
+            throw bad("--preset", "unknown preset '\(p)'; expected one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if batchSize < 1 { throw bad("--batch-size", "expected an integer ≥ 1, got \(batchSize)") }
+        if !(learningRate.isFinite && learningRate > 0) { throw bad("--lr", "expected a finite number > 0, got \(learningRate)") }
+        if !(evalFraction >= 0 && evalFraction < 1) { throw bad("--eval-fraction", "expected a number in [0, 1), got \(evalFraction)") }
+        if demoExamples < 2 { throw bad("--demo-examples", "expected at least 2, got \(demoExamples)") }
+        if warmupSteps < 0 { throw bad("--warmup", "expected an integer ≥ 0, got \(warmupSteps)") }
+        if !(weightDecay.isFinite && weightDecay >= 0) { throw bad("--weight-decay", "expected a finite number ≥ 0, got \(weightDecay)") }
+    }
+}
+
+/// A ready-to-start session and what the caller may want to show about it.
+public struct PreparedRun {
+    public let session: TrainingSession
+    public let backend: NeoXBackend
+    public let tokenizer: any Tokenizer
+    public let options: RunOptions
+    /// Per objective: training and held-out record counts, skipped records by reason.
+    public let dataSummary: [String]
+}
+
+public enum RunSetup {
+    /// Builds model, tokenizer, data and session. `progress` hears about slow phases (tokenizing a large file).
+    public static func prepare(_ options: RunOptions, runDirectory: RunDirectory?, resumeFrom checkpoint: URL? = nil,
+                               programVersion: String, progress: (String) -> Void = { _ in }) throws -> PreparedRun {
+        try options.validate()
+        let tokenizer = try loadTokenizer(options)
+        progress("building the model")
+        let model = try loadModel(options, vocabularySize: tokenizer.vocabularySize)
+        guard tokenizer.vocabularySize <= model.config.vocabSize else {
+            throw SessionSetupError.invalid(what: "tokenizer", message: "produces ids up to \(tokenizer.vocabularySize - 1), "
+                + "but the model's vocab_size is \(model.config.vocabSize)")
+        }
+        if let lora = options.lora { try model.attachAdapters(lora, seed: options.modelSeed &+ 1) }
+
+        let template = try options.template.map { try PromptTemplate(parsing: $0) } ?? .xright
+        let maxLength = min(options.maxLength ?? model.config.maxPositions, model.config.maxPositions)
+        let exampleTokenizer = try ExampleTokenizer(tokenizer: tokenizer, template: template, maxLength: maxLength,
+                                                    minResponseTokens: max(1, min(16, maxLength / 2)))
+        let split = try EvalSplit(fraction: options.evalFraction, seed: options.dataSeed)
+        let needs = Set(StrategyFactory.make(options.training.strategy, seed: 0, step: 0, epoch: 0,
+                                             lambda: options.training.lambda, epochBudget: 1).requiredObjectives)
+        var summary = [String]()
+        var sources = ObjectiveSources(sft: nil, dpo: nil)
+        var heldOutSFT = [TokenizedExample](), heldOutPairs = [TokenizedPair]()
+        var fingerprints = [String: String]()
+        // Both objectives are loaded whenever available: evaluation and a strategy switch need the other set too.
+        let demo = try DemoTask(seed: options.dataSeed)
+        do {
+            progress("reading SFT data")
+            let examples = try options.sftData.map { try readSFT($0, options) } ?? demo.sftExamples(count: options.demoExamples)
+            var train = [TokenizedExample]()
+            for e in examples {
+                let t = try exampleTokenizer.tokenize(e)
+                if split.isEval(e) { heldOutSFT.append(t) } else { train.append(t) }
+            }
+            if train.isEmpty && needs.contains(.sft) {
+                throw SessionSetupError.invalid(what: options.sftData ?? "demo SFT data", message: "no usable training records after filtering")
+            }
+            if !train.isEmpty { sources.sft = ShuffledBatches(sft: train, batchSize: options.batchSize, seed: options.dataSeed &+ 11) }
+            summary.append("sft: \(train.count) training, \(heldOutSFT.count) held-out (\(options.sftData ?? "built-in demo task"))")
+            fingerprints["sft"] = fingerprint(train.map(\.ids))
+        }
+        do {
+            progress("reading preference data")
+            let pairs = try options.preferenceData.map { try readPreference($0, options) }
+                ?? demo.preferencePairs(count: options.demoExamples)
+            var train = [TokenizedPair]()
+            for p in pairs {
+                let t = try exampleTokenizer.tokenize(p)
+                if split.isEval(p) { heldOutPairs.append(t) } else { train.append(t) }
+            }
+            if train.isEmpty && needs.contains(.dpo) {
+                throw SessionSetupError.invalid(what: options.preferenceData ?? "demo preference data",
+                                                message: "no usable training pairs after filtering")
+            }
+            if !train.isEmpty {
+                sources.dpo = ShuffledBatches(preference: train, batchSize: max(1, options.batchSize / 2), seed: options.dataSeed &+ 23)
+            }
+            summary.append("dpo: \(train.count) training pairs, \(heldOutPairs.count) held-out (\(options.preferenceData ?? "built-in demo task"))")
+            fingerprints["dpo"] = fingerprint(train.flatMap { [$0.chosen.ids, $0.rejected.ids] })
+        }
+
+        let steps = plannedSteps(options, sources)
+        let schedule = LearningRateSchedule(base: options.learningRate, warmupSteps: options.warmupSteps,
+                                            totalSteps: steps ?? 0, decay: options.cosineDecay ? .cosine : .constant)
+        let backend = try NeoXBackend(model: model, settings: NeoXBackend.Settings(
+            schedule: schedule, optimizer: AdamWConfig(weightDecay: options.weightDecay),
+            maxGradNorm: options.maxGradNorm, preference: options.preference, evalBatchSize: max(2, options.batchSize)),
+            heldOutSFT: heldOutSFT, heldOutPairs: heldOutPairs)
+        var training = options.training
+        if heldOutSFT.isEmpty || heldOutPairs.isEmpty { training.evalEvery = nil; training.stopRule = nil }
+        let optionsJSON = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        let identity = RunIdentity(programVersion: programVersion, modelFingerprint: fingerprint(model),
+                                   dataFingerprints: fingerprints,
+                                   settings: ["run_options": optionsJSON, "parameters": String(model.parameters.scalarCount),
+                                              "trainable_parameters": String(model.trainableParameters.scalarCount)])
+        let session = try TrainingSession(config: training, backend: backend, sources: sources,
+                                          runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
+        return PreparedRun(session: session, backend: backend, tokenizer: tokenizer, options: options, dataSummary: summary)
+    }
+
+    /// Reads the options a run was started with back from its run.jsonl header (for `--resume`).
+    public static func options(fromRun directory: RunDirectory) throws -> RunOptions {
+        let header = try RunLogReader.read(directory.log).header
+        guard let json = header.settings["run_options"] else {
+            throw SessionSetupError.invalid(what: directory.log.path, message: "no run header with run options (not started by xright train?)")
+        }
+        do { return try JSONDecoder().decode(RunOptions.self, from: Data(json.utf8)) } catch {
+            throw SessionSetupError.invalid(what: directory.log.path, message: "run options in the header are unreadable: \(error)")
+        }
+    }
+
+    static func plannedSteps(_ options: RunOptions, _ sources: ObjectiveSources) -> Int? {
+        if let m = options.training.maxSteps { return m }
+        let sft = sources.sft?.epochLength ?? 0, dpo = sources.dpo?.epochLength ?? 0
+        let perEpoch: Int
+        switch options.training.strategy {
+        case .sftOnly: perEpoch = sft
+        case .dpoOnly: perEpoch = dpo
+        case .sftThenDPO, .dpoThenSFT: return nil
+        default: perEpoch = max(sft, dpo)
+        }
+        return perEpoch * options.training.maxEpochs
+    }
+
+    public static func loadTokenizer(_ options: RunOptions) throws -> any Tokenizer {
+        if let path = options.tokenizer { return try TokenizerLoader.load(path: path) }
+        if let dir = options.modelDirectory {
+            let file = URL(fileURLWithPath: dir).appendingPathComponent("tokenizer.json")
+            if FileManager.default.fileExists(atPath: file.path) { return try TokenizerLoader.load(path: file.path) }
+            throw SessionSetupError.invalid(what: dir, message: "no tokenizer.json in the model directory; give one with --tokenizer")
+        }
+        return ByteTokenizer()
+    }
+
+    public static func loadModel(_ options: RunOptions, vocabularySize: Int) throws -> GPTNeoX {
+        if let dir = options.modelDirectory { return try ModelDirectory.load(URL(fileURLWithPath: dir)) }
+        let preset = ModelPreset(rawValue: options.modelPreset ?? "demo")!
+        // Presets built for the byte tokenizer take its vocabulary; `bench` keeps its own 4096.
+        let model = GPTNeoX(config: preset.config(vocabSize: preset == .bench ? max(4096, vocabularySize) : vocabularySize))
+        model.initializeRandomly(seed: options.modelSeed)
+        return model
+    }
+
+    static func readOptions(_ options: RunOptions, kind: DatasetKind) throws -> ReadOptions {
+        let format = try options.dataFormat.map { name -> RecordFormat in
+            guard let f = RecordFormat(rawValue: name) else {
+                throw SessionSetupError.invalid(what: "--format", message: "unknown format '\(name)'; expected one of "
+                    + RecordFormat.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return f
+        }
+        return ReadOptions(format: format, kind: kind, strict: options.strictData)
+    }
+
+    static func readSFT(_ path: String, _ options: RunOptions) throws -> [SFTExample] {
+        try SFTReader(path: path, options: readOptions(options, kind: .sft)).readAll()
+    }
+
+    static func readPreference(_ path: String, _ options: RunOptions) throws -> [PreferencePair] {
+        try PreferenceReader(path: path, options: readOptions(options, kind: .preference)).readAll()
+    }
+
+    /// FNV-1a over token ids: a cheap, stable fingerprint for the run header.
+    static func fingerprint(_ sequences: [[Int32]]) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for s in sequences {
+            for id in s { h = (h ^ UInt64(UInt32(bitPattern: id))) &* 0x100_0000_01B3 }
+            h = (h ^ 0xFFFF) &* 0x100_0000_01B3
+        }
+        return String(h, radix: 16)
+    }
+
+    static func fingerprint(_ model: GPTNeoX) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        let p = model.parameters.values
+        for i in stride(from: 0, to: p.count, by: max(1, p.count / 65536)) {
+            h = (h ^ UInt64(p[i].bitPattern)) &* 0x100_0000_01B3
+        }
+        return "\(model.config.numLayers)x\(model.config.hiddenSize)-\(String(h, radix: 16))"
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Data
+import Engine
+import Foundation
+import Text
+import Training
+
+/// `xright score`: per-record SFT and DPO values of a model, for checking against other implementations.
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Per-record SFT loss and DPO log-probs/loss of a model on data files.",
+        discussion: """
+            Token convention: ids = tok(prompt) ++ tok(response) ++ [eos], prompt and response taken verbatim from \
+            the records' prompt/response (SFT) or prompt/chosen/rejected (preference) fields, no template, no \
+            truncation; the loss covers the response tokens and eos. Without --ref-model the reference is the model.
+            """)
+
+    @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json).")
+    var model: String
+
+    @Option(help: "Reference model directory for DPO (default: the model itself).")
+    var refModel: String?
+
+    @Option(help: "Tokenizer (default: the model directory's tokenizer.json).")
+    var tokenizer: String?
+
+    @Option(help: "prompt/response JSONL to score with the SFT loss.")
+    var sft: String?
+
+    @Option(help: "prompt/chosen/rejected JSONL to score with the DPO loss.")
+    var pref: String?
+
+    @Option(help: "DPO β (> 0).")
+    var beta: Double = 0.1
+
+    @Flag(help: "Print one JSON object (the only output format for now; kept for scripts that pass it).")
+    var json = false
+
+    func validate() throws {
+        guard sft != nil || pref != nil else { throw ValidationError("give --sft FILE, --pref FILE, or both") }
+        guard beta.isFinite, beta > 0 else { throw ValidationError("--beta must be a finite number > 0, got \(beta)") }
+    }
+
+    func run() throws {
+        EngineThreads.configure()
+        let policy = try ModelDirectory.load(URL(fileURLWithPath: model))
+        let reference = try refModel.map { try ModelDirectory.load(URL(fileURLWithPath: $0)) }
+        let tok = try tokenizer.map { try TokenizerLoader.load(path: $0) }
+            ?? TokenizerLoader.load(path: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path)
+        guard tok.vocabularySize <= policy.config.vocabSize else {
+            throw CLIError("tokenizer produces ids up to \(tok.vocabularySize - 1) but the model's vocab_size is \(policy.config.vocabSize)")
+        }
+        let examples = try ExampleTokenizer(tokenizer: tok, template: .raw, maxLength: nil)
+        let scorer = Scorer(model: policy, reference: reference, preference: PreferenceLoss(kind: .sigmoid, beta: beta))
+        var out: [String: [Double]] = [:]
+        if let sft {
+            let records = try SFTReader(path: sft, options: ReadOptions(format: .promptResponse, kind: .sft, strict: true)).readAll()
+            let tokenized = try records.map { try examples.tokenize($0) }
+            try checkLength(tokenized, policy, sft)
+            out["sft_loss"] = scorer.sftLosses(tokenized)
+        }
+        if let pref {
+            let records = try PreferenceReader(path: pref, options: ReadOptions(format: .promptChosenRejected, kind: .preference, strict: true)).readAll()
+            let tokenized = try records.map { try examples.tokenize($0) }
+            try checkLength(tokenized.flatMap { [$0.chosen, $0.rejected] }, policy, pref)
+            let s = scorer.pairScores(tokenized)
+            out["chosen_logp"] = s.chosen
+            out["rejected_logp"] = s.rejected
+            out["ref_chosen_logp"] = s.referenceChosen
+            out["ref_rejected_logp"] = s.referenceRejected
+            out["dpo_loss"] = s.loss
+        }
+        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    private func checkLength(_ seqs: [TokenizedExample], _ model: GPTNeoX, _ file: String) throws {
+        if let (i, s) = seqs.enumerated().first(where: { $0.element.ids.count > model.config.maxPositions }) {
+            throw CLIError("\(file): record \(i + 1) has \(s.ids.count) tokens, more than the model's "
+                           + "max_position_embeddings \(model.config.maxPositions)")
+        }
+    }
+}

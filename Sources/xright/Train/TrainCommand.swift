@@ -1,0 +1,147 @@
+import ArgumentParser
+import Dispatch
+import Engine
+import Foundation
+import Training
+
+/// `xright train`: joint SFT + DPO training with one of the paper's strategies.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train SFT and DPO jointly (ALRIGHT, MAXRIGHT, mix) or with a baseline strategy.",
+        discussion: """
+            Writes a run directory: run.jsonl (every event), checkpoints/ and final/ (a Hugging Face model \
+            directory). Without data files it trains on the built-in demo task. SIGINT/SIGTERM stop the run after \
+            the current step with a checkpoint; `--resume RUN_DIR` continues from the latest checkpoint.
+            """)
+
+    @OptionGroup var options: TrainArguments
+
+    @Flag(help: "Print one progress line a second instead of opening the dashboard.")
+    var headless = false
+
+    @Option(help: "Continue the run in this directory from its latest checkpoint (its options are read from run.jsonl).")
+    var resume: String?
+
+    func run() throws {
+        try TrainRunner(arguments: options, headless: true, resume: resume).execute()
+    }
+}
+
+/// Runs a training session to its end in this process: headless progress, signals, final model.
+struct TrainRunner {
+    let arguments: TrainArguments
+    let headless: Bool
+    let resume: String?
+
+    func execute() throws {
+        EngineThreads.configure(arguments.threads)
+        let runDirectory: RunDirectory
+        var options: RunOptions
+        var checkpoint: URL?
+        if let resume {
+            runDirectory = RunDirectory(URL(fileURLWithPath: resume))
+            options = try RunSetup.options(fromRun: runDirectory)
+            guard let latest = try CheckpointStore(directory: runDirectory.checkpoints).latest() else {
+                throw CLIError("\(runDirectory.checkpoints.path): no complete checkpoint to resume from")
+            }
+            checkpoint = latest.directory
+        } else {
+            options = try arguments.runOptions()
+            let url = arguments.runDir.map { URL(fileURLWithPath: $0) }
+                ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(arguments.runsRoot), strategy: arguments.strategy)
+            runDirectory = RunDirectory(url)
+            if FileManager.default.fileExists(atPath: runDirectory.log.path) {
+                throw CLIError("\(runDirectory.log.path) exists: this directory holds a run already (use --resume to continue it)")
+            }
+            try runDirectory.create()
+        }
+        options.training.checkpointOnFinish = true
+        let progress = ProgressLine()
+        let prepared = try RunSetup.prepare(options, runDirectory: runDirectory, resumeFrom: checkpoint,
+                                            programVersion: XRightVersion.string) { progress.update($0 + "…") }
+        progress.finish()
+        printErr("run directory: \(runDirectory.url.path)")
+        for line in prepared.dataSummary { printErr("  " + line) }
+        let lines = HeadlessProgress { printErr($0) }
+        prepared.session.subscribe { record in
+            lines.observe(record)
+            switch record.event {
+            case .eval(let e): printErr(EventText.eval(e))
+            case .warning(let w): printErr("warning: \(w.message)")
+            case .checkpointSaved(let c): printErr("checkpoint: step \(c.step) → \(c.path)")
+            default: break
+            }
+        }
+        let signals = SignalStop { prepared.session.send(.stop) }
+        defer { signals.cancel() }
+        try prepared.session.start()
+        let finished = prepared.session.waitUntilFinished()!
+        try saveFinalModel(prepared, runDirectory)
+        printErr("finished at step \(finished.step): \(finished.reason.rawValue)\(finished.message.isEmpty ? "" : " (\(finished.message))")")
+        if finished.reason == .nonFinite || finished.reason == .failed { throw ExitCode(2) }
+    }
+
+    func saveFinalModel(_ prepared: PreparedRun, _ runDirectory: RunDirectory) throws {
+        let final = runDirectory.url.appendingPathComponent("final")
+        let tokenizerFile = prepared.options.tokenizer.flatMap { path -> URL? in
+            let url = URL(fileURLWithPath: path)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { return nil }
+            let file = isDir.boolValue ? url.appendingPathComponent("tokenizer.json") : url
+            return FileManager.default.fileExists(atPath: file.path) ? file : nil
+        } ?? prepared.options.modelDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent("tokenizer.json") }
+            .flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
+        try ModelDirectory.save(prepared.backend.model, to: final, mergeAdapters: true, tokenizerFile: tokenizerFile)
+        if prepared.backend.model.adapters != nil {
+            try ModelDirectory.saveAdapters(prepared.backend.model, to: runDirectory.url.appendingPathComponent("adapters"))
+        }
+        printErr("final model: \(final.path)")
+    }
+}
+
+/// Turns SIGINT and SIGTERM into one call (a graceful stop with a checkpoint); a second signal exits at once.
+final class SignalStop {
+    private var sources: [DispatchSourceSignal] = []
+    private var fired = false
+
+    init(_ handler: @escaping () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                if self.fired { _exit(130) }
+                self.fired = true
+                printErr("stopping after the current step (checkpointing); signal again to quit at once")
+                handler()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() {
+        sources.forEach { $0.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+enum EventText {
+    static func eval(_ e: EvalEvent) -> String {
+        var s = "eval at step \(e.step):"
+        if let v = e.sft?.loss { s += String(format: " f_sft %.4f", v) }
+        if let v = e.dpo?.loss { s += String(format: " f_dpo %.4f", v) }
+        if let a = e.dpo?.preference?.rewardAccuracy { s += String(format: " (reward accuracy %.0f%%)", 100 * a) }
+        if let d = e.idealDistance { s += String(format: "  ideal distance %.4f", d) }
+        return s
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+func printErr(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
