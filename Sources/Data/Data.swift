@@ -1,1 +1,0 @@
-// Data readers, batching and the built-in demo task.

@@ -1,0 +1,116 @@
+import Text
+
+/// Token ids of one training sequence: ids = tok(templated prompt) ++ tok(response) ++ [eos] (DESIGN §1).
+/// The loss covers `ids[responseStart...]`, i.e. the response tokens and eos.
+public struct TokenizedExample: Hashable, Sendable {
+    public var ids: [Int32]
+    public var responseStart: Int
+
+    public init(ids: [Int32], responseStart: Int) {
+        self.ids = ids
+        self.responseStart = responseStart
+    }
+
+    public var promptTokenCount: Int { responseStart }
+    public var responseTokenCount: Int { ids.count - responseStart }
+}
+
+/// Both sequences of a preference pair; their prompt tokens are identical (also after truncation).
+public struct TokenizedPair: Hashable, Sendable {
+    public var chosen: TokenizedExample
+    public var rejected: TokenizedExample
+
+    public init(chosen: TokenizedExample, rejected: TokenizedExample) {
+        self.chosen = chosen
+        self.rejected = rejected
+    }
+}
+
+/// Turns records into token ids with a prompt template, truncating to `maxLength` tokens.
+///
+/// Truncation rule (P prompt tokens, R response tokens counting eos, L = maxLength, m = minResponseTokens):
+/// when P + R > L the response keeps min(R, max(L − P, min(m, L − 1))) tokens, cut from the right (a cut
+/// response loses its eos: the text did not end there), and the prompt keeps the remaining budget, cut from the
+/// left (the end of the prompt, next to the response, matters most). At least one prompt token always stays,
+/// since the first response token is predicted from the token before it. For a pair, the longer response sets
+/// the prompt budget so chosen and rejected keep the same prompt tokens.
+public struct ExampleTokenizer: Sendable {
+    public let tokenizer: any Tokenizer
+    public let template: PromptTemplate
+    public let maxLength: Int?
+    public let minResponseTokens: Int
+
+    public init(tokenizer: any Tokenizer, template: PromptTemplate = .xright, maxLength: Int? = nil,
+                minResponseTokens: Int = 16) throws {
+        if let maxLength, maxLength < 2 {
+            throw DataOptionError(option: "--max-len", "expected at least 2 tokens (one of prompt, one of "
+                                  + "response), found \(maxLength)")
+        }
+        guard minResponseTokens >= 1 else {
+            throw DataOptionError(option: "min-response-tokens", "expected at least 1, found \(minResponseTokens)")
+        }
+        self.tokenizer = tokenizer
+        self.template = template
+        self.maxLength = maxLength
+        self.minResponseTokens = minResponseTokens
+    }
+
+    public func tokenize(_ example: SFTExample) throws -> TokenizedExample {
+        let prompt = try promptTokens(template.render(example), source: example.source)
+        let response = responseTokens(example.response)
+        let (promptKeep, responseKeep) = budget(promptCount: prompt.count, longestResponse: response.count)
+        return assemble(prompt: prompt, promptKeep: promptKeep, response: response,
+                        responseKeep: min(response.count, responseKeep))
+    }
+
+    public func tokenize(_ pair: PreferencePair) throws -> TokenizedPair {
+        let prompt = try promptTokens(template.render(pair), source: pair.source)
+        let chosen = responseTokens(pair.chosen)
+        let rejected = responseTokens(pair.rejected)
+        let (promptKeep, responseKeep) = budget(promptCount: prompt.count,
+                                                longestResponse: max(chosen.count, rejected.count))
+        return TokenizedPair(
+            chosen: assemble(prompt: prompt, promptKeep: promptKeep, response: chosen,
+                             responseKeep: min(chosen.count, responseKeep)),
+            rejected: assemble(prompt: prompt, promptKeep: promptKeep, response: rejected,
+                               responseKeep: min(rejected.count, responseKeep)))
+    }
+
+    /// Tokens kept of the prompt, and at most how many of each response, under the rule above.
+    public static func truncationBudget(promptCount: Int, longestResponse: Int, maxLength: Int,
+                                        minResponseTokens: Int) -> (prompt: Int, response: Int) {
+        guard promptCount + longestResponse > maxLength else { return (promptCount, longestResponse) }
+        let responseFloor = min(minResponseTokens, maxLength - 1)
+        let response = min(longestResponse, max(maxLength - promptCount, responseFloor))
+        return (min(promptCount, maxLength - response), response)
+    }
+
+    private func budget(promptCount: Int, longestResponse: Int) -> (Int, Int) {
+        guard let maxLength else { return (promptCount, longestResponse) }
+        return Self.truncationBudget(promptCount: promptCount, longestResponse: longestResponse,
+                                     maxLength: maxLength, minResponseTokens: minResponseTokens)
+    }
+
+    private func promptTokens(_ text: String, source: RecordLocation) throws -> [Int] {
+        let ids = tokenizer.encode(text)
+        if ids.isEmpty {
+            throw DataError.record(.emptyPrompt, at: source, "the templated prompt encodes to no tokens, "
+                                   + "so the first response token has nothing to be predicted from")
+        }
+        return ids
+    }
+
+    private func responseTokens(_ text: String) -> [Int] {
+        var ids = tokenizer.encode(text)
+        ids.append(tokenizer.eosTokenId)
+        return ids
+    }
+
+    private func assemble(prompt: [Int], promptKeep: Int, response: [Int], responseKeep: Int) -> TokenizedExample {
+        var ids: [Int32] = []
+        ids.reserveCapacity(promptKeep + responseKeep)
+        for id in prompt[(prompt.count - promptKeep)...] { ids.append(Int32(id)) }
+        for id in response[..<responseKeep] { ids.append(Int32(id)) }
+        return TokenizedExample(ids: ids, responseStart: promptKeep)
+    }
+}

@@ -1,0 +1,43 @@
+/// The record layouts xright reads. Each may sit in a JSON array or in JSON Lines, gzip-compressed or not.
+public enum RecordFormat: String, CaseIterable, Codable, Sendable {
+    /// `{instruction, input?, output}` (Stanford Alpaca); prompt = instruction, plus "\n" + input when non-empty.
+    case alpaca
+    /// `{prompt, response}`.
+    case promptResponse = "prompt-response"
+    /// `{prompt, chosen, rejected}`, all strings.
+    case promptChosenRejected = "prompt-chosen-rejected"
+    /// Anthropic HH-RLHF: `{chosen, rejected}`, each a whole "\n\nHuman: … \n\nAssistant: …" transcript.
+    case anthropicHH = "hh"
+    /// LLaMA-Factory sharegpt ranking data: `{conversations: [{from, value}], chosen: {from, value}, rejected}`.
+    case sharegpt
+
+    public var kind: DatasetKind {
+        switch self {
+        case .alpaca, .promptResponse: return .sft
+        case .promptChosenRejected, .anthropicHH, .sharegpt: return .preference
+        }
+    }
+
+    /// The keys that identify the format, as listed in messages.
+    public var expectedKeys: String {
+        switch self {
+        case .alpaca: return "instruction, input, output"
+        case .promptResponse: return "prompt, response"
+        case .promptChosenRejected: return "prompt, chosen, rejected"
+        case .anthropicHH: return "chosen, rejected"
+        case .sharegpt: return "conversations, chosen, rejected"
+        }
+    }
+
+    /// The format a record with these keys is in, or nil when they match none. Loose on purpose: a first record
+    /// missing one field should still select its format, so that the problem is reported as a missing field.
+    public static func detect(keys: Set<String>) -> RecordFormat? {
+        if keys.contains("conversations") || keys.contains("messages") { return .sharegpt }
+        if keys.contains("chosen") || keys.contains("rejected") {
+            return keys.contains("prompt") ? .promptChosenRejected : .anthropicHH
+        }
+        if keys.contains("instruction") { return .alpaca }
+        if keys.contains("prompt") || keys.contains("response") { return .promptResponse }
+        return nil
+    }
+}

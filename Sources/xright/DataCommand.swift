@@ -1,0 +1,144 @@
+import ArgumentParser
+import Data
+import Foundation
+import Text
+
+/// `xright data …`: look at training data before training on it.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Inspect training data files.",
+        subcommands: [Check.self])
+
+    /// `xright data check FILE`: reads every record and reports what a run would get.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Read a data file and report records, skipped records with reasons, and token lengths.",
+            discussion: """
+                Formats: alpaca, prompt-response (SFT); prompt-chosen-rejected, hh, sharegpt (preference), \
+                as a JSON array or JSON Lines, optionally gzip-compressed. See docs/DATA.md.
+                Exit status: 0 when the file was read (bad records are reported, not fatal), 1 when it cannot \
+                be read or, with --strict, when any record is bad.
+                """)
+
+        @Argument(help: "The data file (.json, .jsonl, optionally .gz).")
+        var file: String
+
+        @Option(help: "What the file must hold: sft or pref. Default: whatever its format holds.")
+        var kind: String?
+
+        @Option(help: ArgumentHelp("Record format: alpaca, prompt-response, prompt-chosen-rejected, hh, sharegpt. "
+                                   + "Default: detected from the first record's keys."))
+        var format: String?
+
+        @Option(help: "Tokenizer for the length statistics: 'byte' (one token per UTF-8 byte).")
+        var tokenizer: String?
+
+        @Option(help: ArgumentHelp("Prompt template: xright (\"User: {prompt}\\nAssistant: \"), raw, alpaca, hh, "
+                                   + "or a custom text containing {prompt} (\\n and \\t are understood)."))
+        var template: String = "xright"
+
+        @Option(name: .customLong("max-len"), help: "Also count the sequences longer than this many tokens.")
+        var maxLength: Int?
+
+        @Option(help: "Longest record (line) read, in bytes; longer ones are skipped.")
+        var maxRecordBytes: Int = ReadOptions.defaultMaxRecordBytes
+
+        @Flag(help: "Exit with status 1 when any record is bad.")
+        var strict = false
+
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
+        func validate() throws {
+            _ = try parsedKind()
+            _ = try parsedFormat()
+            _ = try parsedTemplate()
+            _ = try loadTokenizer()
+            if let maxLength, maxLength < 2 {
+                throw ValidationError("--max-len must be at least 2 tokens, found \(maxLength)")
+            }
+            if maxRecordBytes < 2 {
+                throw ValidationError("--max-record-bytes must be a positive byte count, found \(maxRecordBytes)")
+            }
+        }
+
+        func run() throws {
+            let options = DataCheckOptions(kind: try parsedKind(), format: try parsedFormat(),
+                                           template: try parsedTemplate(), maxLength: maxLength,
+                                           maxRecordBytes: maxRecordBytes)
+            let report: DataCheckReport
+            do {
+                report = try DataCheck.run(path: file, options: options, tokenizer: try loadTokenizer(),
+                                           tokenizerName: tokenizer)
+            } catch let error as DataError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(report.text)
+            }
+            if strict && report.skipped > 0 {
+                printError("\(report.skipped) bad record(s) in strict mode; first: "
+                           + (report.problems.first ?? report.file))
+                throw ExitCode(1)
+            }
+        }
+
+        private func parsedKind() throws -> DatasetKind? {
+            switch kind {
+            case nil: return nil
+            case "sft"?: return .sft
+            case "pref"?, "preference"?: return .preference
+            case let other?: throw ValidationError("--kind must be sft or pref, found \"\(other)\"")
+            }
+        }
+
+        private func parsedFormat() throws -> RecordFormat? {
+            guard let format else { return nil }
+            guard let parsed = RecordFormat(rawValue: format) else {
+                throw ValidationError("--format must be one of "
+                                      + RecordFormat.allCases.map(\.rawValue).joined(separator: ", ")
+                                      + ", found \"\(format)\"")
+            }
+            return parsed
+        }
+
+        private func parsedTemplate() throws -> PromptTemplate {
+            do {
+                return try PromptTemplate(parsing: template)
+            } catch let error as DataOptionError {
+                throw ValidationError(error.description)
+            }
+        }
+
+        // TODO(lead): when Text provides `TokenizerLoader.load(path:)`, accept a tokenizer file here too.
+        private func loadTokenizer() throws -> (any Tokenizer)? {
+            switch tokenizer {
+            case nil: return nil
+            case "byte"?: return UTF8ByteEncoder()
+            case let other?:
+                throw ValidationError("--tokenizer: only 'byte' is available in this build, found \"\(other)\"")
+            }
+        }
+
+        private func printError(_ message: String) {
+            FileHandle.standardError.write(Foundation.Data("xright: error: \(message)\n".utf8))
+        }
+    }
+}
+
+/// One token per UTF-8 byte (ids 0–255), eos 256, pad 257: enough for length statistics until Text's
+/// tokenizers are wired in.
+private struct UTF8ByteEncoder: Tokenizer {
+    func encode(_ text: String) -> [Int] { text.utf8.map(Int.init) }
+    func decode(_ ids: [Int]) -> String { String(decoding: ids.filter { $0 < 256 }.map(UInt8.init), as: UTF8.self) }
+    var vocabularySize: Int { 258 }
+    var eosTokenId: Int { 256 }
+    var padTokenId: Int { 257 }
+}
