@@ -1,24 +1,22 @@
 /// Exact widening of 16-bit floats to `Float`. Every F16 and BF16 value is representable in binary32, so these
 /// conversions never round; NaN payloads and signs are kept (the payload shifts up with the mantissa).
 public enum HalfFloat {
-    /// IEEE 754 binary16 (1 sign, 5 exponent, 10 mantissa bits, bias 15) to binary32 (bias 127).
+    /// IEEE 754 binary16 (1 sign, 5 exponent, 10 mantissa bits, bias 15) to binary32 (bias 127). Branch-free
+    /// (selects only) so that bulk conversion vectorizes.
     @inline(__always)
     public static func float(fromF16Bits h: UInt16) -> Float {
-        let sign = UInt32(h & 0x8000) << 16
-        let exponent = UInt32(h >> 10) & 0x1F
-        let mantissa = UInt32(h & 0x03FF)
-        switch exponent {
-        case 0:
-            // Zero or subnormal: value = mantissa · 2^-24, exact in binary32 (a 10-bit integer times a power of 2).
-            let magnitude = Float(mantissa) * 0x1p-24
-            return Float(bitPattern: magnitude.bitPattern | sign)
-        case 0x1F:
-            // Infinity (mantissa 0) or NaN: all-ones exponent, mantissa moved to the top of binary32's 23 bits.
-            return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
-        default:
-            // Normal: rebias the exponent (127 − 15 = 112) and widen the mantissa.
-            return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
-        }
+        let bits = UInt32(h)
+        let sign = (bits & 0x8000) << 16
+        let magnitude = bits & 0x7FFF
+        let shifted = magnitude << 13  // mantissa to the top of binary32's 23 bits, exponent just above it
+        // Normal: rebias the exponent by 127 − 15 = 112.
+        let normal = shifted &+ (112 << 23)
+        // Infinity or NaN: all-ones exponent; the mantissa (NaN payload) comes along.
+        let infinityOrNaN = shifted | 0x7F80_0000
+        // Zero or subnormal, m · 2^-24: build 2^-14 · (1 + m/1024) and subtract 2^-14, exactly.
+        let subnormal = (Float(bitPattern: shifted | (113 << 23)) - 0x1p-14).bitPattern
+        let result = magnitude >= 0x7C00 ? infinityOrNaN : (magnitude < 0x0400 ? subnormal : normal)
+        return Float(bitPattern: result | sign)
     }
 
     /// bfloat16 is the upper half of a binary32 bit pattern.

@@ -7,6 +7,17 @@ public struct SafeTensorsTensorInfo: Equatable, Sendable {
 
     /// Product of the shape (1 for a scalar `[]`).
     public var elementCount: Int { shape.reduce(1, *) }
+
+    /// The product of `shape`, or nil when it overflows Int (a hostile header must not trap).
+    static func checkedElementCount(_ shape: [Int]) -> Int? {
+        var elements = 1
+        for extent in shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+            if overflow { return nil }
+            elements = product
+        }
+        return elements
+    }
 }
 
 /// The validated header: every entry well-formed, sizes agreeing with shapes, ranges inside the data region and
@@ -96,11 +107,8 @@ struct SafeTensorsHeader {
             throw fail("tensor '\(name)': data_offsets [\(begin), \(end)] have begin after end")
         }
 
-        var elements = 1
-        for extent in shape {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
-            guard !overflow else { throw fail("tensor '\(name)': shape \(shape) has more elements than Int can count") }
-            elements = product
+        guard let elements = SafeTensorsTensorInfo.checkedElementCount(shape) else {
+            throw fail("tensor '\(name)': shape \(shape) has more elements than Int can count")
         }
         let (byteCount, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow else { throw fail("tensor '\(name)': shape \(shape) of \(dtypeName) overflows a byte count") }

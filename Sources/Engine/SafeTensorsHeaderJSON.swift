@@ -254,7 +254,7 @@ struct HeaderJSONParser {
             case UInt8(ascii: "t"): utf8.append(0x09)
             case UInt8(ascii: "u"): utf8.append(contentsOf: try parseUnicodeEscape())
             default:
-                position -= 1
+                position -= 2  // point at the backslash
                 throw failure("invalid escape '\\\(Character(UnicodeScalar(escape)))' in string")
             }
         }

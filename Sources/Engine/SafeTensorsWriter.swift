@@ -83,11 +83,8 @@ public enum SafeTensorsWriter {
             }
             guard seen.insert(tensor.name).inserted else { throw fail("the name appears twice") }
             guard tensor.shape.allSatisfy({ $0 >= 0 }) else { throw fail("shape \(tensor.shape) has a negative extent") }
-            var elements = 1
-            for extent in tensor.shape {
-                let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
-                guard !overflow else { throw fail("shape \(tensor.shape) has more elements than Int can count") }
-                elements = product
+            guard let elements = SafeTensorsTensorInfo.checkedElementCount(tensor.shape) else {
+                throw fail("shape \(tensor.shape) has more elements than Int can count")
             }
             guard elements == tensor.values.count else {
                 throw fail("shape \(tensor.shape) needs \(elements) values, got \(tensor.values.count)")

@@ -96,6 +96,39 @@ final class SafeTensorsValidationTests: XCTestCase {
         assertMessage(try openError(header: #"{"w"#), contains: ["invalid JSON header", "unterminated string"])
     }
 
+    func test_open_reportsEachKindOfMalformedJSONWithItsOffset() throws {
+        let cases: [(header: String, expected: String)] = [
+            ("", "byte 8 of the file: expected a value, found end of header"),
+            (#"{"w" 1}"#, "byte 13 of the file: expected ':' after key \"w\", found '1'"),
+            (#"{"w": 1 "v": 2}"#, "byte 16 of the file: expected ',' or '}', found '\"'"),
+            (#"{"w": [1 2]}"#, "byte 17 of the file: expected ',' or ']', found '2'"),
+            (#"{"w": [1,"#, "expected a value, found end of header"),
+            (#"{"w": {"#, "expected a string key, found end of header"),
+            (#"{w: 1}"#, "byte 9 of the file: expected a string key, found 'w'"),
+            (#"{"w": tru}"#, "byte 14 of the file: expected a value, found 't'"),
+            (#"{"w": 01}"#, "byte 14 of the file: number with a leading zero"),
+            (#"{"w": 1.}"#, "byte 16 of the file: expected a digit in number, found '}'"),
+            (#"{"w": -}"#, "expected a digit in number"),
+            (#"{"w\x": 1}"#, "byte 11 of the file: invalid escape '\\x' in string"),
+            (#"{"\ud800": 1}"#, "unpaired UTF-16 surrogate"),
+            (#"{"\udc00": 1}"#, "unpaired UTF-16 surrogate"),
+            (#"{"\u12g4": 1}"#, "expected 4 hex digits after \\u, found 'g'"),
+            ("{\"a\u{1}\": 1}", "unescaped control character 0x1 in string"),
+        ]
+        for (header, expected) in cases {
+            let error = try openError(header: header)
+            XCTAssertTrue(error.message.hasPrefix("invalid JSON header"), "\(header): \(error.message)")
+            XCTAssertTrue(error.message.contains(expected), "\(header): \(error.message) should contain \(expected)")
+        }
+    }
+
+    func test_open_decodesEscapedNames() throws {
+        let header = #"{"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude42": {"dtype": "F32", "shape": [], "data_offsets": [0, 4]}}"#
+        let url = try RawSafeTensors.write(RawSafeTensors.bytes(header: header, data: RawSafeTensors.floatBytes([1])),
+                                           in: directory)
+        XCTAssertEqual(try SafeTensorsFile(contentsOf: url).tensorNames, ["a\"\\/\u{8}\u{c}\n\r\té🙂"])
+    }
+
     func test_open_reportsInvalidUTF8InName() throws {
         var bytes = RawSafeTensors.bytes(header: #"{"w?":\#(goodEntry)}"#, data: eightBytes)
         bytes[8 + 3] = 0xFF

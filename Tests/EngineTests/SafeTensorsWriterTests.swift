@@ -115,6 +115,22 @@ final class SafeTensorsWriterTests: XCTestCase {
                        "cannot write tensor '__metadata__': the name is empty or reserved")
     }
 
+    func test_writer_reportsEmptyNameAndShapeWhoseSizeOverflows() {
+        XCTAssertEqual(writeError([(name: "", shape: [1], values: [1])])?.message,
+                       "cannot write tensor '': the name is empty or reserved")
+        XCTAssertEqual(writeError([(name: "w", shape: [Int.max, 2], values: [1])])?.message,
+                       "cannot write tensor 'w': shape [\(Int.max), 2] has more elements than Int can count")
+    }
+
+    func test_writer_reportsTargetThatIsADirectoryAndCleansUp() throws {
+        let target = directory.appendingPathComponent("taken")
+        try FileManager.default.createDirectory(at: target.appendingPathComponent("inside"),
+                                                withIntermediateDirectories: true)
+        let message = writeError([(name: "w", shape: [1], values: [1])], to: target)?.message ?? ""
+        XCTAssertTrue(message.contains("cannot rename") && message.contains("over it"), message)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["taken"])
+    }
+
     func test_writer_reportsDirectoryThatDoesNotExist() {
         let url = directory.appendingPathComponent("missing/model.safetensors")
         let message = writeError([(name: "w", shape: [1], values: [1])], to: url)?.message ?? ""
