@@ -22,7 +22,24 @@ struct BPEDefinition {
     static let padCandidates = ["<|padding|>", "<|pad|>", "<pad>", "[PAD]"]
 }
 
-extension BPETokenizer {
+/// The lookup tables a `BPETokenizer` encodes and decodes with, built and checked from a definition.
+struct BPETables {
+    let model: BPEModel
+    let normalizer: UnicodeNormalizer
+    let rawMatcher: AddedTokenMatcher
+    let normalizedMatcher: AddedTokenMatcher
+    let addPrefixSpace: Bool
+    let useRegex: Bool
+    let tokenBytes: [UInt8]
+    let tokenOffsets: [Int32]
+    let isSpecial: [Bool]
+    let spellings: [String?]
+    let idsBySpelling: [[UInt8]: Int32]
+    let vocabularySize: Int
+    let eosTokenId: Int
+    let padTokenId: Int
+    let addedTokens: [AddedToken]
+
     init(_ definition: BPEDefinition) throws {
         let file = definition.file
         guard !definition.vocabulary.isEmpty else {

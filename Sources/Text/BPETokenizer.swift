@@ -7,8 +7,9 @@
 /// UTF-8, replacing each maximal invalid sequence with U+FFFD (Rust's `from_utf8_lossy`).
 ///
 /// Load one with `init(tokenizerJSON:)`, `init(encoderJSON:merges:)` or `TokenizerLoader.load(path:)`.
-/// Thread-safe: concurrent `encode` calls each use their own scratch space and word cache.
-public struct BPETokenizer: Tokenizer {
+/// Thread-safe: concurrent `encode` calls each use their own scratch space and word cache. A class, so
+/// passing it around (and calling it through `any Tokenizer`) copies one reference, not its tables.
+public final class BPETokenizer: Tokenizer {
     let model: BPEModel
     let normalizer: UnicodeNormalizer
     /// Added tokens matched in the raw text, and those matched in the normalized text.
@@ -30,6 +31,25 @@ public struct BPETokenizer: Tokenizer {
     public let padTokenId: Int
     /// The added tokens (special and not), in the order the file lists them.
     public let addedTokens: [AddedToken]
+
+    init(_ definition: BPEDefinition) throws {
+        let tables = try BPETables(definition)
+        model = tables.model
+        normalizer = tables.normalizer
+        rawMatcher = tables.rawMatcher
+        normalizedMatcher = tables.normalizedMatcher
+        addPrefixSpace = tables.addPrefixSpace
+        useRegex = tables.useRegex
+        tokenBytes = tables.tokenBytes
+        tokenOffsets = tables.tokenOffsets
+        isSpecial = tables.isSpecial
+        spellings = tables.spellings
+        idsBySpelling = tables.idsBySpelling
+        vocabularySize = tables.vocabularySize
+        eosTokenId = tables.eosTokenId
+        padTokenId = tables.padTokenId
+        addedTokens = tables.addedTokens
+    }
 
     public func encode(_ text: String) -> [Int] {
         var text = text

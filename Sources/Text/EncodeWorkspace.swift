@@ -47,8 +47,8 @@ final class EncodeWorkspace {
 final class EncodeWorkspacePool: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [EncodeWorkspace] = []
-    /// Idle workspaces beyond this are dropped (each holds a bounded cache of a few MiB).
-    private let maximumIdle = 16
+    /// Idle workspaces beyond this are dropped (each holds a bounded cache: 3 MiB of slots, arenas up to 8 MiB).
+    private let maximumIdle = 8
 
     func acquire() -> EncodeWorkspace {
         lock.lock()

@@ -5,7 +5,7 @@ extension BPETokenizer {
     /// merge `left right` per line). As in GPT2TokenizerFast: no normalizer, no prefix space, and
     /// `<|endoftext|>` (50256) is a special token, the end-of-sequence and the padding token. Throws
     /// `TokenizerError`.
-    public init(encoderJSON: URL, merges: URL) throws {
+    public convenience init(encoderJSON: URL, merges: URL) throws {
         var definition = BPEDefinition(file: encoderJSON.path)
         definition.mergesFile = merges.path
         let encoder = try TokenizerFiles.json(at: encoderJSON)

@@ -1,8 +1,8 @@
 /// BPE merge rules: (left id, right id) → (rank, merged id), in an open-addressing hash table keyed by the
-/// pair packed into 64 bits. Lower rank = learned earlier = applied first.
+/// pair packed into 64 bits. Lower rank = learned earlier = applied first. Key and value sit side by side
+/// (`slots[2i]`, `slots[2i + 1]`) so a lookup touches one cache line.
 struct MergeTable: Sendable {
-    private var keys: [UInt64]
-    private var values: [UInt64]
+    private var slots: [UInt64]
     private let mask: Int
     private(set) var count = 0
 
@@ -11,8 +11,7 @@ struct MergeTable: Sendable {
     init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        keys = [UInt64](repeating: Self.empty, count: size)
-        values = [UInt64](repeating: 0, count: size)
+        slots = [UInt64](repeating: Self.empty, count: 2 * size)
         mask = size - 1
     }
 
@@ -31,22 +30,22 @@ struct MergeTable: Sendable {
     mutating func insert(left: Int32, right: Int32, rank: Int32, merged: Int32) {
         let key = Self.key(left, right)
         var i = slot(key)
-        while keys[i] != Self.empty && keys[i] != key { i = (i + 1) & mask }
-        if keys[i] == Self.empty { count += 1 }
-        keys[i] = key
-        values[i] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: merged))
+        while slots[2 * i] != Self.empty && slots[2 * i] != key { i = (i + 1) & mask }
+        if slots[2 * i] == Self.empty { count += 1 }
+        slots[2 * i] = key
+        slots[2 * i + 1] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: merged))
     }
 
     /// (rank, merged id) of the rule for the pair, or nil.
     @inline(__always)
     func lookup(_ left: Int32, _ right: Int32) -> (rank: Int32, merged: Int32)? {
         let key = Self.key(left, right)
-        return keys.withUnsafeBufferPointer { keys in
+        return slots.withUnsafeBufferPointer { slots in
             var i = slot(key)
             while true {
-                let k = keys[i]
+                let k = slots[2 * i]
                 if k == key {
-                    let v = values.withUnsafeBufferPointer { $0[i] }
+                    let v = slots[2 * i + 1]
                     return (Int32(truncatingIfNeeded: v >> 32), Int32(truncatingIfNeeded: v))
                 }
                 if k == Self.empty { return nil }

@@ -257,7 +257,7 @@ extension BPETokenizer {
     /// Loads a Hugging Face `tokenizer.json` with a byte-level BPE model (GPT-2, GPT-NeoX / Pythia).
     /// `eosToken` / `padToken` override the conventional choice (`<|endoftext|>`, `</s>`, ... ; `<|padding|>`,
     /// `<pad>`, ..., else the end-of-sequence token). Throws `TokenizerError`.
-    public init(tokenizerJSON url: URL, eosToken: String? = nil, padToken: String? = nil) throws {
+    public convenience init(tokenizerJSON url: URL, eosToken: String? = nil, padToken: String? = nil) throws {
         var definition = try TokenizerJSONReader(file: url.path).read(try TokenizerFiles.json(at: url))
         definition.eosToken = eosToken
         definition.padToken = padToken

@@ -93,6 +93,11 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(parseError("\"\\x\"")?.got, "'\\x'")
     }
 
+    func test_badUnicodeEscapes_areRejected() {
+        XCTAssertEqual(parseError(#""\u12G4""#)?.got, "'G'")
+        XCTAssertEqual(parseError(#""\u12"#)?.expected, "4 hex digits")
+    }
+
     func test_deepNesting_isRejectedInsteadOfOverflowingTheStack() {
         let deep = String(repeating: "[", count: 100_000)
         XCTAssertEqual(parseError(deep)?.expected, "at most 512 nested arrays/objects")

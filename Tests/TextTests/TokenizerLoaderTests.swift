@@ -69,8 +69,15 @@ final class TokenizerLoaderTests: XCTestCase {
         XCTAssertEqual(error?.got, "only notes.txt")
     }
 
-    func test_directoryWithEncoderButNoMerges_saysSo() throws {
+    func test_directoryWithOnlyOneOfTheGPT2Pair_saysWhichIsMissing() throws {
         try Data("{}".utf8).write(to: directory.appendingPathComponent("encoder.json"))
         XCTAssertEqual(loadError(directory.path)?.got, "encoder.json without vocab.bpe")
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("encoder.json"))
+        try Data().write(to: directory.appendingPathComponent("vocab.bpe"))
+        XCTAssertEqual(loadError(directory.path)?.got, "vocab.bpe without encoder.json")
+    }
+
+    func test_emptyDirectory_saysItIsEmpty() {
+        XCTAssertEqual(loadError(directory.path)?.got, "an empty directory")
     }
 }

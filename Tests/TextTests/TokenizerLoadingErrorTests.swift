@@ -174,6 +174,49 @@ final class TokenizerLoadingErrorTests: XCTestCase {
         XCTAssertEqual(prefix?.field, "model.continuing_subword_prefix")
     }
 
+    func test_pipelinePartsOfWrongShape_nameTheField() throws {
+        let cases: [(String, TokenizerError.Kind, (inout [String: Any]) -> Void)] = [
+            ("pre_tokenizer.type", .missingField, { $0["pre_tokenizer"] = ["add_prefix_space": false] }),
+            ("pre_tokenizer.add_prefix_space", .invalidValue, { $0["pre_tokenizer"] = ["type": "ByteLevel", "add_prefix_space": "no"] }),
+            ("pre_tokenizer.pretokenizers", .unsupported, {
+                $0["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [["type": "ByteLevel"], ["type": "Digits"]]]
+            }),
+            ("normalizer.normalizers[1].type", .unsupported, {
+                $0["normalizer"] = ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Strip"]]]
+            }),
+            ("normalizer", .invalidValue, { $0["normalizer"] = "NFC" }),
+            ("added_tokens", .invalidValue, { $0["added_tokens"] = ["id": 0] }),
+            ("added_tokens[0].id", .invalidValue, { $0["added_tokens"] = [["id": "zero", "content": "<|endoftext|>"]] }),
+            ("added_tokens[0].special", .invalidValue, { $0["added_tokens"] = [["id": 0, "content": "x", "special": 1]] }),
+        ]
+        for (field, kind, change) in cases {
+            let error = loadError(try write(tokenizerJSON(change)))
+            XCTAssertEqual(error?.field, field)
+            XCTAssertEqual(error?.kind, kind, field)
+        }
+        let merges = loadError(try write(editModel { $0["merges"] = "a b" }))
+        XCTAssertEqual(merges?.field, "model.merges")
+        XCTAssertEqual(merges?.expected, "an array")
+        let fuse = loadError(try write(editModel { $0["fuse_unk"] = "yes" }))
+        XCTAssertEqual(fuse?.field, "model.fuse_unk")
+        XCTAssertEqual(fuse?.expected, "true or false")
+    }
+
+    func test_pathThatIsADirectory_isUnreadableAsAFile() {
+        let error = loadError(directory)
+        XCTAssertEqual(error?.kind, .unreadableFile)
+        XCTAssertEqual(error?.got, "a directory")
+    }
+
+    func test_pythonStyleSequenceOfOneByteLevel_loads() throws {
+        let json = tokenizerJSON {
+            $0["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [["type": "ByteLevel", "add_prefix_space": true]]]
+        }
+        let tokenizer = try BPETokenizer(tokenizerJSON: try write(json))
+        // add_prefix_space: "ab" is read as " ab"; the vocabulary has no space token, so that byte drops out.
+        XCTAssertEqual(tokenizer.encode("ab"), [3])
+    }
+
     func test_noEndOfSequenceToken_isMissingField() throws {
         let error = loadError(try write(tokenizerJSON { root in
             root["added_tokens"] = []
@@ -257,6 +300,16 @@ final class TokenizerLoadingErrorTests: XCTestCase {
             XCTAssertEqual(error?.kind, .invalidValue)
             XCTAssertEqual(error?.file, encoder.path)
             XCTAssertEqual(error?.got, "an array")
+        }
+    }
+
+    func test_gpt2EncoderWithNonIntegerId_namesTheToken() throws {
+        let (encoder, merges) = try gpt2Pair(encoder: ["a": 0, "b": "one"])
+        XCTAssertThrowsError(try BPETokenizer(encoderJSON: encoder, merges: merges)) { error in
+            let error = error as? TokenizerError
+            XCTAssertEqual(error?.kind, .invalidValue)
+            XCTAssertEqual(error?.field, "[\"b\"]")
+            XCTAssertEqual(error?.got, "a string")
         }
     }
 
