@@ -99,23 +99,27 @@ final class TransformersGoldenTests: XCTestCase {
         try probe.run()
         probe.waitUntilExit()
         guard probe.terminationStatus == 0 else { throw XCTSkip("Python transformers/torch not installed") }
+        var arguments = ["python3", script.path]
+        var directories = [URL]()
+        defer { directories.forEach { try? FileManager.default.removeItem(at: $0) } }
         for name in Self.goldenNames {
             let g = try Self.loadGolden(name)
             let dir = try TestPaths.temporaryDirectory()
-            defer { try? FileManager.default.removeItem(at: dir) }
+            directories.append(dir)
             try ModelDirectory.save(g.model, to: dir)
-            let check = Process()
-            check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            check.arguments = ["python3", script.path, "--check-xright-model", dir.path,
-                               "--golden", TestPaths.fixture("EngineTests", name).path]
-            let pipe = Pipe()
-            check.standardOutput = pipe
-            check.standardError = pipe
-            try check.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            check.waitUntilExit()
-            XCTAssertEqual(check.terminationStatus, 0, "\(name): \(output)")
+            arguments += ["--check-xright-model", dir.path, "--golden", TestPaths.fixture("EngineTests", name).path]
         }
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = arguments
+        let pipe = Pipe()
+        check.standardOutput = pipe
+        check.standardError = pipe
+        try check.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        XCTAssertEqual(check.terminationStatus, 0, output)
+        XCTAssertEqual(output.components(separatedBy: "OK:").count - 1, Self.goldenNames.count, output)
     }
 
     func test_load_reportsMissingAndMisshapenTensors() throws {

@@ -297,15 +297,19 @@ def check_xright_model(model_dir, golden_dir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check-xright-model", metavar="DIR", help="model directory written by xright")
-    parser.add_argument("--golden", metavar="DIR", help="fixture directory holding golden.safetensors")
+    parser.add_argument("--check-xright-model", metavar="DIR", action="append",
+                        help="model directory written by xright (repeatable, paired with --golden in order)")
+    parser.add_argument("--golden", metavar="DIR", action="append",
+                        help="fixture directory holding golden.safetensors (one per --check-xright-model)")
     parser.add_argument("--only", metavar="NAME", help="generate only this fixture")
     args = parser.parse_args()
     torch.set_num_threads(1)  # deterministic reductions
     if args.check_xright_model:
-        if not args.golden:
-            parser.error("--check-xright-model needs --golden DIR")
-        sys.exit(check_xright_model(args.check_xright_model, args.golden))
+        if not args.golden or len(args.golden) != len(args.check_xright_model):
+            parser.error("each --check-xright-model DIR needs its --golden DIR")
+        # One process for all pairs: importing torch dominates the cost.
+        failures = sum(check_xright_model(m, g) for m, g in zip(args.check_xright_model, args.golden))
+        sys.exit(1 if failures else 0)
     for name, spec in MODELS.items():
         if args.only in (None, name):
             make_fixture(name, spec)
