@@ -19,7 +19,7 @@ struct DataCommand: ParsableCommand {
                 Formats: alpaca, prompt-response (SFT); prompt-chosen-rejected, hh, sharegpt (preference), \
                 as a JSON array or JSON Lines, optionally gzip-compressed. See docs/DATA.md.
                 Exit status: 0 when the file was read (bad records are reported, not fatal), 1 when it cannot \
-                be read or, with --strict, when any record is bad.
+                be read, holds no usable record, or, with --strict, holds any bad record.
                 """)
 
         @Argument(help: "The data file (.json, .jsonl, optionally .gz).")
@@ -82,6 +82,10 @@ struct DataCommand: ParsableCommand {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
                 print(report.text)
+            }
+            if report.usable == 0 {
+                printError("\(report.file) has no usable records")
+                throw ExitCode(1)
             }
             if strict && report.skipped > 0 {
                 printError("\(report.skipped) bad record(s) in strict mode; first: "

@@ -175,6 +175,24 @@ final class BadInputTests: XCTestCase {
                        + "(or pass the format explicitly)")
     }
 
+    func test_fileWithoutAnyJSONObjectRecord_isNotData() throws {
+        let scratch = try Scratch(self)
+        // A pretty-printed JSON object (like a tokenizer.json): its first line "{" is not a whole record.
+        let pretty = try scratch.file("config.json", "{\n  \"vocab\": {\"a\": 1},\n  \"merges\": []\n}\n")
+        let error = dataError { try readAll(pretty) }
+        XCTAssertEqual(error?.reason, .unknownFormat)
+        XCTAssertEqual(error?.line, 1)
+        XCTAssertEqual(error?.message, "none of the first 4 records is a JSON object, so this is not a data file "
+                       + "xright can read (JSON Lines needs one complete record per line; a JSON file must be a "
+                       + "top-level array of records); first problem: malformed JSON: expected a quoted key in the "
+                       + "object, found the end of the text")
+        // A long text file is given up on after 100 lines rather than read to its end.
+        let text = try scratch.file("merges.txt", (0..<5000).map { "t\($0) x" }.joined(separator: "\n"))
+        let reader = try DatasetReader(path: text)
+        XCTAssertEqual(dataError { try reader.readAll() }?.reason, .unknownFormat)
+        XCTAssertEqual(reader.recordsRead, 100)
+    }
+
     func test_brokenArrayStructure_stopsWithAnErrorAfterTheGoodElements() throws {
         let scratch = try Scratch(self)
         let cases: [(String, String, Int, Int?, String)] = [
