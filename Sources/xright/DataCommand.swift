@@ -45,6 +45,13 @@ struct DataCommand: ParsableCommand {
         @Option(help: "Longest record (line) read, in bytes; longer ones are skipped.")
         var maxRecordBytes: Int = ReadOptions.defaultMaxRecordBytes
 
+        @Option(name: .customLong("eval-fraction"),
+                help: "Also count the records a held-out split of this fraction (e.g. 0.03) would take.")
+        var evalFraction: Double?
+
+        @Option(help: "Seed of the held-out split.")
+        var seed: UInt64 = 0
+
         @Flag(help: "Exit with status 1 when any record is bad.")
         var strict = false
 
@@ -56,6 +63,7 @@ struct DataCommand: ParsableCommand {
             _ = try parsedFormat()
             _ = try parsedTemplate()
             _ = try loadTokenizer()
+            _ = try parsedEvalSplit()
             if let maxLength, maxLength < 2 {
                 throw ValidationError("--max-len must be at least 2 tokens, found \(maxLength)")
             }
@@ -67,7 +75,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let options = DataCheckOptions(kind: try parsedKind(), format: try parsedFormat(),
                                            template: try parsedTemplate(), maxLength: maxLength,
-                                           maxRecordBytes: maxRecordBytes)
+                                           maxRecordBytes: maxRecordBytes, evalSplit: try parsedEvalSplit())
             let report: DataCheckReport
             do {
                 report = try DataCheck.run(path: file, options: options, tokenizer: try loadTokenizer(),
@@ -116,6 +124,15 @@ struct DataCommand: ParsableCommand {
         private func parsedTemplate() throws -> PromptTemplate {
             do {
                 return try PromptTemplate(parsing: template)
+            } catch let error as DataOptionError {
+                throw ValidationError(error.description)
+            }
+        }
+
+        private func parsedEvalSplit() throws -> EvalSplit? {
+            guard let evalFraction else { return nil }
+            do {
+                return try EvalSplit(fraction: evalFraction, seed: seed)
             } catch let error as DataOptionError {
                 throw ValidationError(error.description)
             }

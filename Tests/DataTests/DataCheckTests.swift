@@ -58,6 +58,18 @@ final class DataCheckTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(DataCheckReport.self, from: encoded), report)
     }
 
+    func test_check_countsTheRecordsTheEvalSplitHoldsOut() throws {
+        let lines = (0..<400).map { #"{"prompt": "p\#($0)", "response": "r"}"# }
+        let path = try Scratch(self).file("sft.jsonl", lines.joined(separator: "\n"))
+        let split = try EvalSplit(fraction: 0.25, seed: 5)
+        let report = try DataCheck.run(path: path, options: DataCheckOptions(evalSplit: split))
+        let expected = try SFTReader(path: path).readAll().filter(split.isEval).count
+        XCTAssertEqual(report.evalRecords, expected)
+        XCTAssertEqual(Double(expected) / 400, 0.25, accuracy: 0.06)
+        XCTAssertTrue(report.text.contains("held out for eval: \(expected)"))
+        XCTAssertNil(try DataCheck.run(path: path).evalRecords)
+    }
+
     func test_check_throwsForAnUnreadableFile() {
         XCTAssertEqual(dataError { try DataCheck.run(path: "/nonexistent.jsonl") }?.reason, .unreadableFile)
     }
