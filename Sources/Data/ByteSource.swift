@@ -60,7 +60,8 @@ final class PrefixedByteSource: ByteSource {
             prefix.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + offset, count: count) }
             offset += count
             if offset == prefix.count { prefix = [] ; offset = 0 }
-            return count
+            guard count < capacity else { return count }
+            return count + (try rest.read(into: buffer + count, capacity: capacity - count))
         }
         return try rest.read(into: buffer, capacity: capacity)
     }

@@ -9,16 +9,19 @@ public struct DataCheckOptions: Sendable {
     public var maxLength: Int?
     public var maxRecordBytes: Int
     public var problemsKept: Int
+    /// When set, the report counts the usable records this split holds out for evaluation.
+    public var evalSplit: EvalSplit?
 
     public init(kind: DatasetKind? = nil, format: RecordFormat? = nil, template: PromptTemplate = .xright,
                 maxLength: Int? = nil, maxRecordBytes: Int = ReadOptions.defaultMaxRecordBytes,
-                problemsKept: Int = 10) {
+                problemsKept: Int = 10, evalSplit: EvalSplit? = nil) {
         self.kind = kind
         self.format = format
         self.template = template
         self.maxLength = maxLength
         self.maxRecordBytes = maxRecordBytes
         self.problemsKept = problemsKept
+        self.evalSplit = evalSplit
     }
 }
 
@@ -42,6 +45,8 @@ public struct DataCheckReport: Codable, Equatable, Sendable {
     /// Lengths in tokens of templated prompt + response + eos (both sequences of each pair); nil without a
     /// tokenizer or without usable records.
     public var tokenLengths: LengthSummary?
+    /// Usable records the eval split holds out, when a split was given.
+    public var evalRecords: Int?
 
     /// A human-readable summary, one fact per line.
     public var text: String {
@@ -49,7 +54,9 @@ public struct DataCheckReport: Codable, Equatable, Sendable {
         let layout = [gzip ? "gzip" : nil, container?.displayName, format.map { "format \($0.rawValue)" },
                       kind.map { $0.displayName }].compactMap { $0 }.joined(separator: ", ")
         lines.append("\(file) (\(layout))")
-        lines.append("records: \(records)  usable: \(usable)  skipped: \(skipped)")
+        var counts = "records: \(records)  usable: \(usable)  skipped: \(skipped)"
+        if let evalRecords { counts += "  held out for eval: \(evalRecords)" }
+        lines.append(counts)
         for (reason, count) in skippedByReason.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
             lines.append("  \(reason): \(count)")
         }
@@ -79,7 +86,9 @@ public enum DataCheck {
         let encoder = try tokenizer.map { try ExampleTokenizer(tokenizer: $0, template: options.template) }
         var lengths: [Int] = []
         var tokenizationProblems = ProblemLog(keep: options.problemsKept)
+        var evalRecords = 0
         while let record = try reader.next() {
+            if options.evalSplit?.isEval(record) == true { evalRecords += 1 }
             guard let encoder else { continue }
             do {
                 switch record {
@@ -108,6 +117,7 @@ public enum DataCheck {
             skipped: reader.problems.total + tokenizationProblems.total, skippedByReason: counts,
             problems: Array(problems), template: options.template.description,
             tokenizer: tokenizer == nil ? nil : (tokenizerName ?? "tokenizer"),
-            tokenLengths: LengthSummary(lengths: lengths, limit: options.maxLength))
+            tokenLengths: LengthSummary(lengths: lengths, limit: options.maxLength),
+            evalRecords: options.evalSplit == nil ? nil : evalRecords)
     }
 }

@@ -43,6 +43,10 @@ public final class DatasetReader {
     public private(set) var usableRecords = 0
 
     private let scanner: RecordScanner
+    /// Whether any record so far was a JSON object; until one is, the file may not be data at all.
+    private var sawObject = false
+    /// Give up on a file after this many records when none of them is a JSON object.
+    static let recordsBeforeGivingUp = 100
 
     public init(path: String, options: ReadOptions = ReadOptions()) throws {
         self.path = path
@@ -80,8 +84,10 @@ public final class DatasetReader {
                 return record
             } catch let problem as DataError where problem.isRecordLevel && !options.strict {
                 problems.add(problem)
+                if !sawObject && recordsRead >= Self.recordsBeforeGivingUp { throw notDataError() }
             }
         }
+        if !sawObject && recordsRead > 0 { throw notDataError() }
         if recordsRead == 0 {
             throw DataError(.emptyFile, file: path, scanner.container == nil
                             ? "the file is empty (no JSON records)" : "the file holds no records (empty JSON array)")
@@ -132,6 +138,7 @@ public final class DatasetReader {
             throw DataError.record(.notAnObject, at: location,
                                    "expected a JSON object per record, found \(value.typeDescription)")
         }
+        sawObject = true
         return object
     }
 
@@ -146,6 +153,15 @@ public final class DatasetReader {
             lastNewline = index
         }
         return lastNewline < 0 ? (errorLine, column + offset) : (errorLine, offset - lastNewline)
+    }
+
+    /// No record parsed as a JSON object: this is not a data file, or not one in a layout xright reads.
+    private func notDataError() -> DataError {
+        let first = problems.first.first
+        return DataError(.unknownFormat, file: path, line: first?.line,
+                         "none of the first \(recordsRead) records is a JSON object, so this is not a data file "
+                         + "xright can read (JSON Lines needs one complete record per line; a JSON file must be "
+                         + "a top-level array of records); first problem: " + (first?.message ?? "none"))
     }
 
     private func formatFor(_ object: [String: JSONValue], location: RecordLocation) throws -> RecordFormat {

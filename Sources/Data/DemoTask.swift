@@ -23,7 +23,7 @@ public struct DemoTask: Sendable {
     /// Share of preference pairs whose rejected reply is the SFT reply; the rest reject a wrong answer.
     public let styleConflictFraction: Double
 
-    public init(seed: UInt64 = 0, sharedPromptFraction: Double = 0.5, styleConflictFraction: Double = 0.5) throws {
+    public init(seed: UInt64 = 0, sharedPromptFraction: Double = 0.25, styleConflictFraction: Double = 0.5) throws {
         for (option, value) in [("sharedPromptFraction", sharedPromptFraction),
                                 ("styleConflictFraction", styleConflictFraction)]
         where !(0...1).contains(value) {

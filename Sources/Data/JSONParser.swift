@@ -111,7 +111,7 @@ struct JSONParser {
         for index in 0..<count {
             guard start + index < bytes.count, bytes[start + index] == literal.utf8Start[index] else {
                 position = start
-                throw syntaxError("expected \(literal), found \(describeCurrent())")
+                throw syntaxError("expected \(literal), found \(describeWord())")
             }
         }
         position += count
@@ -322,6 +322,17 @@ struct JSONParser {
     private func hex(_ byte: UInt8) -> String {
         let digits = String(byte, radix: 16, uppercase: true)
         return byte < 0x10 ? "0" + digits : digits
+    }
+
+    /// The letters from `position` on (at most 20), quoted: what stood where a literal was expected.
+    private func describeWord() -> String {
+        var end = position
+        while end < bytes.count && end - position < 20,
+              (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[end] | 0x20) {
+            end += 1
+        }
+        if end == position { return describeCurrent() }
+        return "\"" + String(decoding: UnsafeBufferPointer(rebasing: bytes[position..<end]), as: UTF8.self) + "\""
     }
 
     /// The byte at `position` as a reader would name it: 'x' for printable ASCII, else its hex value.

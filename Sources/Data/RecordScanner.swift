@@ -106,10 +106,11 @@ final class RecordScanner {
     /// Skips a UTF-8 byte order mark and whitespace; the first other byte decides: '[' is a JSON array,
     /// anything else is read as JSON Lines. No such byte means an empty file.
     private func detectContainer() throws {
-        guard try fill() else { return }
-        if chunkCount - position >= 3 && chunk[0] == 0xEF && chunk[1] == 0xBB && chunk[2] == 0xBF {
-            position = 3
-            lineStart = 3
+        // Byte by byte, since the first read may return fewer than the mark's three bytes.
+        let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+        while chunkBase + position < 3, try fill(), chunk[position] == byteOrderMark[chunkBase + position] {
+            position += 1
+            lineStart = chunkBase + position
         }
         while try fill() {
             if !isWhitespace(chunk[position]) {

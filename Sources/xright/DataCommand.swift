@@ -19,7 +19,7 @@ struct DataCommand: ParsableCommand {
                 Formats: alpaca, prompt-response (SFT); prompt-chosen-rejected, hh, sharegpt (preference), \
                 as a JSON array or JSON Lines, optionally gzip-compressed. See docs/DATA.md.
                 Exit status: 0 when the file was read (bad records are reported, not fatal), 1 when it cannot \
-                be read or, with --strict, when any record is bad.
+                be read, holds no usable record, or, with --strict, holds any bad record.
                 """)
 
         @Argument(help: "The data file (.json, .jsonl, optionally .gz).")
@@ -45,6 +45,13 @@ struct DataCommand: ParsableCommand {
         @Option(help: "Longest record (line) read, in bytes; longer ones are skipped.")
         var maxRecordBytes: Int = ReadOptions.defaultMaxRecordBytes
 
+        @Option(name: .customLong("eval-fraction"),
+                help: "Also count the records a held-out split of this fraction (e.g. 0.03) would take.")
+        var evalFraction: Double?
+
+        @Option(help: "Seed of the held-out split.")
+        var seed: UInt64 = 0
+
         @Flag(help: "Exit with status 1 when any record is bad.")
         var strict = false
 
@@ -56,6 +63,7 @@ struct DataCommand: ParsableCommand {
             _ = try parsedFormat()
             _ = try parsedTemplate()
             _ = try loadTokenizer()
+            _ = try parsedEvalSplit()
             if let maxLength, maxLength < 2 {
                 throw ValidationError("--max-len must be at least 2 tokens, found \(maxLength)")
             }
@@ -67,7 +75,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let options = DataCheckOptions(kind: try parsedKind(), format: try parsedFormat(),
                                            template: try parsedTemplate(), maxLength: maxLength,
-                                           maxRecordBytes: maxRecordBytes)
+                                           maxRecordBytes: maxRecordBytes, evalSplit: try parsedEvalSplit())
             let report: DataCheckReport
             do {
                 report = try DataCheck.run(path: file, options: options, tokenizer: try loadTokenizer(),
@@ -82,6 +90,10 @@ struct DataCommand: ParsableCommand {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
                 print(report.text)
+            }
+            if report.usable == 0 {
+                printError("\(report.file) has no usable records")
+                throw ExitCode(1)
             }
             if strict && report.skipped > 0 {
                 printError("\(report.skipped) bad record(s) in strict mode; first: "
@@ -112,6 +124,15 @@ struct DataCommand: ParsableCommand {
         private func parsedTemplate() throws -> PromptTemplate {
             do {
                 return try PromptTemplate(parsing: template)
+            } catch let error as DataOptionError {
+                throw ValidationError(error.description)
+            }
+        }
+
+        private func parsedEvalSplit() throws -> EvalSplit? {
+            guard let evalFraction else { return nil }
+            do {
+                return try EvalSplit(fraction: evalFraction, seed: seed)
             } catch let error as DataOptionError {
                 throw ValidationError(error.description)
             }

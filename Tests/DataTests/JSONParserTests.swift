@@ -40,7 +40,7 @@ final class JSONParserTests: XCTestCase {
         let missingComma = syntaxError(#"{"a": 1 "b": 2}"#)
         XCTAssertEqual(missingComma?.offset, 8)
         XCTAssertEqual(missingComma?.message, "expected ',' or '}' in the object, found '\"'")
-        XCTAssertEqual(syntaxError(#"{"a": tru}"#)?.message, "expected true, found 't'")
+        XCTAssertEqual(syntaxError(#"{"a": tru}"#)?.message, #"expected true, found "tru""#)
         XCTAssertEqual(syntaxError(#"{"a": "x"#)?.message, "the JSON text ends inside a string: expected the closing quote")
         XCTAssertEqual(syntaxError(#"{"a": 1,}"#)?.message, "expected a quoted key in the object, found '}'")
         XCTAssertEqual(syntaxError(#"[1, 2] x"#)?.message, "unexpected 'x' after the end of the JSON value")
