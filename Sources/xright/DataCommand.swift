@@ -138,13 +138,10 @@ struct DataCommand: ParsableCommand {
             }
         }
 
-        // TODO(lead): when Text provides `TokenizerLoader.load(path:)`, accept a tokenizer file here too.
         private func loadTokenizer() throws -> (any Tokenizer)? {
-            switch tokenizer {
-            case nil: return nil
-            case "byte"?: return UTF8ByteEncoder()
-            case let other?:
-                throw ValidationError("--tokenizer: only 'byte' is available in this build, found \"\(other)\"")
+            guard let tokenizer else { return nil }
+            do { return try TokenizerLoader.load(path: tokenizer) } catch {
+                throw ValidationError("--tokenizer: \(error)")
             }
         }
 
@@ -152,14 +149,4 @@ struct DataCommand: ParsableCommand {
             FileHandle.standardError.write(Foundation.Data("xright: error: \(message)\n".utf8))
         }
     }
-}
-
-/// One token per UTF-8 byte (ids 0–255), eos 256, pad 257: enough for length statistics until Text's
-/// tokenizers are wired in.
-private struct UTF8ByteEncoder: Tokenizer {
-    func encode(_ text: String) -> [Int] { text.utf8.map(Int.init) }
-    func decode(_ ids: [Int]) -> String { String(decoding: ids.filter { $0 < 256 }.map(UInt8.init), as: UTF8.self) }
-    var vocabularySize: Int { 258 }
-    var eosTokenId: Int { 256 }
-    var padTokenId: Int { 257 }
 }
