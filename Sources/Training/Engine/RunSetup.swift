@@ -110,7 +110,11 @@ public enum RunSetup {
         if let lora = options.lora { try model.attachAdapters(lora, seed: options.modelSeed &+ 1) }
 
         let template = try options.template.map { try PromptTemplate(parsing: $0) } ?? .xright
-        let maxLength = min(options.maxLength ?? model.config.maxPositions, model.config.maxPositions)
+        if let requested = options.maxLength, requested > model.config.maxPositions {
+            throw SessionSetupError.invalid(what: "--max-len", message: "\(requested) tokens is more than the model's "
+                + "max_position_embeddings (\(model.config.maxPositions)); give at most \(model.config.maxPositions)")
+        }
+        let maxLength = options.maxLength ?? model.config.maxPositions
         let exampleTokenizer = try ExampleTokenizer(tokenizer: tokenizer, template: template, maxLength: maxLength,
                                                     minResponseTokens: max(1, min(16, maxLength / 2)))
         let split = try EvalSplit(fraction: options.evalFraction, seed: options.dataSeed)
