@@ -31,6 +31,14 @@ public struct StrategyBenchmarkReport: Codable, Equatable, Sendable {
         public var finalSFTLoss: Double
         /// The SFT loss rose during the DPO phase.
         public var forgets: Bool
+
+        public init(phaseEndStep: Int, sftLossAtPhaseEnd: Double, finalStep: Int, finalSFTLoss: Double, forgets: Bool) {
+            self.phaseEndStep = phaseEndStep
+            self.sftLossAtPhaseEnd = sftLossAtPhaseEnd
+            self.finalStep = finalStep
+            self.finalSFTLoss = finalSFTLoss
+            self.forgets = forgets
+        }
     }
 
     public var optima: Optima

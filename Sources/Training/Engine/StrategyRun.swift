@@ -41,6 +41,24 @@ public struct StrategyRunSummary: Codable, Equatable, Sendable {
     /// Sequential strategies: the last step of the first phase (evaluated, to see forgetting in the second).
     public var phaseEndStep: Int?
 
+    public init(strategy: StrategyName, lambda: Double, runDirectory: String, steps: Int, finishReason: FinishReason,
+                trainSeconds: Double, trainCPUSeconds: Double, wallSeconds: Double, sftSteps: Int, dpoSteps: Int,
+                evaluations: [EvalPoint], idealDistance: Double?, phaseEndStep: Int?) {
+        self.strategy = strategy
+        self.lambda = lambda
+        self.runDirectory = runDirectory
+        self.steps = steps
+        self.finishReason = finishReason
+        self.trainSeconds = trainSeconds
+        self.trainCPUSeconds = trainCPUSeconds
+        self.wallSeconds = wallSeconds
+        self.sftSteps = sftSteps
+        self.dpoSteps = dpoSteps
+        self.evaluations = evaluations
+        self.idealDistance = idealDistance
+        self.phaseEndStep = phaseEndStep
+    }
+
     public var finalSFTLoss: Double? { evaluations.last?.sftLoss }
     public var finalDPOLoss: Double? { evaluations.last?.dpoLoss }
 

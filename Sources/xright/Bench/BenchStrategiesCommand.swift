@@ -32,6 +32,9 @@ struct BenchStrategiesCommand: ParsableCommand {
     @Option(help: "Learning rate (constant).")
     var lr: Float = 3e-3
 
+    @Option(help: "Share of records held out for evaluation.")
+    var evalFraction: Double = 0.05
+
     @Option(help: "Held-out evaluation every N steps.")
     var evalEvery: Int = 8
 
@@ -56,6 +59,9 @@ struct BenchStrategiesCommand: ParsableCommand {
         guard demoExamples >= 2 else { throw ValidationError("--demo-examples must be at least 2, got \(demoExamples)") }
         guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
         guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a finite number > 0, got \(lr)") }
+        guard evalFraction > 0, evalFraction < 1 else {
+            throw ValidationError("--eval-fraction must be in (0, 1): the verdicts need held-out losses, got \(evalFraction)")
+        }
         guard evalEvery >= 1 else { throw ValidationError("--eval-every must be at least 1, got \(evalEvery)") }
         guard ModelPreset(rawValue: preset) != nil else {
             throw ValidationError("unknown preset '\(preset)'; expected one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -69,7 +75,8 @@ struct BenchStrategiesCommand: ParsableCommand {
             ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(nil), strategy: "bench-strategies")
         let data = try BenchStrategiesData.write(sftCount: demoExamples, seed: seed, to: root.appendingPathComponent("data"))
         var base = RunOptions(modelPreset: preset, modelSeed: seed, sftData: data.sft.path,
-                              preferenceData: data.preference.path, demoExamples: demoExamples, dataSeed: seed,
+                              preferenceData: data.preference.path, demoExamples: demoExamples,
+                              evalFraction: evalFraction, dataSeed: seed,
                               batchSize: batchSize, learningRate: lr,
                               training: TrainingConfig(strategy: .sftOnly, lambda: try Lambda(lambda), seed: seed,
                                                        maxEpochs: epochs, evalEvery: evalEvery, checkpointOnFinish: true))
@@ -96,7 +103,7 @@ struct BenchStrategiesCommand: ParsableCommand {
         }
         let settings = ["preset": preset, "demo_examples": String(demoExamples), "batch_size": String(batchSize),
                         "lr": String(lr), "epochs": String(epochs), "max_steps": String(sftOnly.steps),
-                        "eval_every": String(evalEvery), "seed": String(seed), "lambda": String(lambda),
+                        "eval_every": String(evalEvery), "eval_fraction": String(evalFraction), "seed": String(seed), "lambda": String(lambda),
                         "threads": String(EngineThreads.count), "runs_root": root.path]
         let report = StrategyBenchmark.report(optima: optima, runs: runs, settings: settings)
         if json {
