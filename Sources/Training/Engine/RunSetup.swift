@@ -174,10 +174,18 @@ public enum RunSetup {
         let identity = RunIdentity(programVersion: programVersion, modelFingerprint: fingerprint(model),
                                    dataFingerprints: fingerprints,
                                    settings: ["run_options": optionsJSON, "parameters": String(model.parameters.scalarCount),
-                                              "trainable_parameters": String(model.trainableParameters.scalarCount)])
+                                              "trainable_parameters": String(model.trainableParameters.scalarCount),
+                                              // Sums split across threads round differently: a resume that
+                                              // must be bit-exact runs with as many threads as the run did.
+                                              "engine_threads": String(EngineThreads.count)])
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
         return PreparedRun(session: session, backend: backend, tokenizer: tokenizer, options: options, dataSummary: summary)
+    }
+
+    /// The engine thread count a run was started with (nil for runs from before it was recorded).
+    public static func engineThreads(ofRun directory: RunDirectory) throws -> Int? {
+        try RunLogReader.read(directory.log).header.settings["engine_threads"].flatMap(Int.init)
     }
 
     /// Reads the options a run was started with back from its run.jsonl header (for `--resume`).

@@ -35,7 +35,9 @@ struct TrainRunner {
     let resume: String?
 
     func execute() throws {
-        EngineThreads.configure(arguments.threads)
+        // A resumed run keeps its thread count unless told otherwise: results are bit-identical only then.
+        let recordedThreads = try resume.flatMap { try RunSetup.engineThreads(ofRun: RunDirectory(URL(fileURLWithPath: $0))) }
+        EngineThreads.configure(arguments.threads ?? recordedThreads)
         let runDirectory: RunDirectory
         var options: RunOptions
         var checkpoint: URL?
