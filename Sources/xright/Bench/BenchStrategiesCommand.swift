@@ -9,8 +9,8 @@ struct BenchStrategiesCommand: ParsableCommand {
         commandName: "strategies",
         abstract: "Cost and end point of alright, maxright and mix against sequential training on the demo task.",
         discussion: """
-            Runs sft-only for the epoch budget (its step count S becomes every other run's --max-steps), dpo-only, \
-            then alright, maxright, mix, sft-then-dpo and dpo-then-sft at λ, all on the demo task and model with \
+            Runs sft-only and dpo-only for the epoch budget T (the smaller of their step counts becomes every other \
+            run's --max-steps), then alright, maxright, mix, sft-then-dpo and dpo-then-sft at λ, all on the demo task and model with \
             the same seed, batch and learning rate. Reports each run's time in optimizer steps relative to \
             sft-then-dpo (goals: alright ≤ 1.05, maxright ≤ 1.10, mix ≈ 2 on a CPU), its final held-out losses \
             and ideal distance; whether sft-then-dpo forgets (held-out f_sft at the end of its SFT phase vs at \
@@ -82,14 +82,16 @@ struct BenchStrategiesCommand: ParsableCommand {
                                                        maxEpochs: epochs, evalEvery: evalEvery, checkpointOnFinish: true))
         var runner = SweepRuns.runner(base: base, root: root)
 
+        // The optimum runs take the whole epoch budget of their objective.
         let sftOnly = try runner.run(.sftOnly, lambda: 0, optima: nil, label: "optimum-sft-only")
         SweepRuns.report(sftOnly)
-        // One step budget for all: sft-only's T epochs. Sequential runs then spend half of it (at λ = 0.5) on
-        // each objective, as ALRIGHT does on average.
-        base.training.maxSteps = sftOnly.steps
-        runner.base = base
         let dpoOnly = try runner.run(.dpoOnly, lambda: 1, optima: nil, label: "optimum-dpo-only")
         SweepRuns.report(dpoOnly)
+        // One step budget for the compared runs: the shorter of T SFT and T DPO epochs. Every strategy reaches
+        // it (a sequential run's two phases are at least half of it each), so times compare like for like.
+        let budget = min(sftOnly.steps, dpoOnly.steps)
+        base.training.maxSteps = budget
+        runner.base = base
         guard let sftOpt = sftOnly.finalSFTLoss, let dpoOpt = dpoOnly.finalDPOLoss else {
             throw CLIError("the optimum runs have no held-out evaluation")
         }
@@ -102,7 +104,7 @@ struct BenchStrategiesCommand: ParsableCommand {
             runs.append(run)
         }
         let settings = ["preset": preset, "demo_examples": String(demoExamples), "batch_size": String(batchSize),
-                        "lr": String(lr), "epochs": String(epochs), "max_steps": String(sftOnly.steps),
+                        "lr": String(lr), "epochs": String(epochs), "max_steps": String(budget),
                         "eval_every": String(evalEvery), "eval_fraction": String(evalFraction), "seed": String(seed), "lambda": String(lambda),
                         "threads": String(EngineThreads.count), "runs_root": root.path]
         let report = StrategyBenchmark.report(optima: optima, runs: runs, settings: settings)
