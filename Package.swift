@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         // Drives the built `xright` binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Fixtures"]),
     ],
     // Kernels share raw buffers across worker threads by construction (disjoint ranges); Swift 5 mode keeps
     // that explicit code free of Sendable ceremony.

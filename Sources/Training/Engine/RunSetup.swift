@@ -110,7 +110,11 @@ public enum RunSetup {
         if let lora = options.lora { try model.attachAdapters(lora, seed: options.modelSeed &+ 1) }
 
         let template = try options.template.map { try PromptTemplate(parsing: $0) } ?? .xright
-        let maxLength = min(options.maxLength ?? model.config.maxPositions, model.config.maxPositions)
+        if let requested = options.maxLength, requested > model.config.maxPositions {
+            throw SessionSetupError.invalid(what: "--max-len", message: "\(requested) tokens is more than the model's "
+                + "max_position_embeddings (\(model.config.maxPositions)); give at most \(model.config.maxPositions)")
+        }
+        let maxLength = options.maxLength ?? model.config.maxPositions
         let exampleTokenizer = try ExampleTokenizer(tokenizer: tokenizer, template: template, maxLength: maxLength,
                                                     minResponseTokens: max(1, min(16, maxLength / 2)))
         let split = try EvalSplit(fraction: options.evalFraction, seed: options.dataSeed)
@@ -170,10 +174,18 @@ public enum RunSetup {
         let identity = RunIdentity(programVersion: programVersion, modelFingerprint: fingerprint(model),
                                    dataFingerprints: fingerprints,
                                    settings: ["run_options": optionsJSON, "parameters": String(model.parameters.scalarCount),
-                                              "trainable_parameters": String(model.trainableParameters.scalarCount)])
+                                              "trainable_parameters": String(model.trainableParameters.scalarCount),
+                                              // Sums split across threads round differently: a resume that
+                                              // must be bit-exact runs with as many threads as the run did.
+                                              "engine_threads": String(EngineThreads.count)])
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
         return PreparedRun(session: session, backend: backend, tokenizer: tokenizer, options: options, dataSummary: summary)
+    }
+
+    /// The engine thread count a run was started with (nil for runs from before it was recorded).
+    public static func engineThreads(ofRun directory: RunDirectory) throws -> Int? {
+        try RunLogReader.read(directory.log).header.settings["engine_threads"].flatMap(Int.init)
     }
 
     /// Reads the options a run was started with back from its run.jsonl header (for `--resume`).

@@ -35,7 +35,9 @@ struct TrainRunner {
     let resume: String?
 
     func execute() throws {
-        EngineThreads.configure(arguments.threads)
+        // A resumed run keeps its thread count unless told otherwise: results are bit-identical only then.
+        let recordedThreads = try resume.flatMap { try RunSetup.engineThreads(ofRun: RunDirectory(URL(fileURLWithPath: $0))) }
+        EngineThreads.configure(arguments.threads ?? recordedThreads)
         let runDirectory: RunDirectory
         var options: RunOptions
         var checkpoint: URL?
@@ -48,6 +50,9 @@ struct TrainRunner {
             checkpoint = latest.directory
         } else {
             options = try arguments.runOptions()
+            if options.training.optima == nil {
+                options.training.optima = Self.storedOptima(for: options, runsRoot: RunsRoot.resolve(arguments.runsRoot))
+            }
             let url = arguments.runDir.map { URL(fileURLWithPath: $0) }
                 ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(arguments.runsRoot), strategy: arguments.strategy)
             runDirectory = RunDirectory(url)
@@ -77,12 +82,30 @@ struct TrainRunner {
         defer { signals.cancel() }
         try prepared.session.start()
         let finished = prepared.session.waitUntilFinished()!
-        try saveFinalModel(prepared, runDirectory)
+        try Self.saveFinalModel(prepared, runDirectory)
         printErr("finished at step \(finished.step): \(finished.reason.rawValue)\(finished.message.isEmpty ? "" : " (\(finished.message))")")
         if finished.reason == .nonFinite || finished.reason == .failed { throw ExitCode(2) }
     }
 
-    func saveFinalModel(_ prepared: PreparedRun, _ runDirectory: RunDirectory) throws {
+    /// The optima `xright optimum` stored under the runs root, when they were measured on this model and data.
+    static func storedOptima(for options: RunOptions, runsRoot: URL) -> Optima? {
+        let file = OptimaRecord.defaultFile(runsRoot: runsRoot)
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        do {
+            let record = try OptimaRecord.read(file)
+            if let difference = record.source.firstDifference(from: OptimaSource(options)) {
+                printErr("not using \(file.path): measured on a different setup (\(difference))")
+                return nil
+            }
+            printErr(String(format: "optima from %@: f_sft* = %.4f, f_dpo* = %.4f", file.path, record.sftOpt, record.dpoOpt))
+            return record.optima
+        } catch {
+            printErr("warning: not using the stored optima: \(error)")
+            return nil
+        }
+    }
+
+    static func saveFinalModel(_ prepared: PreparedRun, _ runDirectory: RunDirectory) throws {
         let final = runDirectory.url.appendingPathComponent("final")
         let tokenizerFile = prepared.options.tokenizer.flatMap { path -> URL? in
             let url = URL(fileURLWithPath: path)
