@@ -113,6 +113,8 @@ public struct RunStatusReport: Codable, Equatable, Sendable {
     public var state: RunState
     public var step: Int
     public var plannedSteps: Int?
+    /// When the run began (ISO-8601, from its header).
+    public var createdAt: String?
     public var epoch: Int
     public var lambda: Double?
     public var strategy: String?
@@ -135,6 +137,7 @@ public struct RunStatusReport: Codable, Equatable, Sendable {
         self.state = state
         step = snapshot.step
         plannedSteps = snapshot.plannedSteps
+        createdAt = snapshot.createdAt
         epoch = snapshot.epoch
         lambda = snapshot.lambda
         strategy = snapshot.strategy?.rawValue

@@ -9,10 +9,35 @@ import Training
 /// What the server needs of a session: take commands, report where it is. `TrainingSession` is one.
 public protocol SessionControl: AnyObject {
     func send(_ command: SessionCommand)
-    var status: SessionStatus { get }
+    var liveStatus: LiveStatus { get }
 }
 
-extension TrainingSession: SessionControl {}
+/// Where a session is right now (exact, unlike the events, which trail by the step in flight).
+public struct LiveStatus: Equatable, Sendable {
+    public var step: Int
+    public var epoch: Int
+    public var lambda: Double
+    public var strategy: StrategyName
+    public var paused: Bool
+    public var finished: RunFinished?
+
+    public init(step: Int, epoch: Int, lambda: Double, strategy: StrategyName, paused: Bool, finished: RunFinished?) {
+        self.step = step
+        self.epoch = epoch
+        self.lambda = lambda
+        self.strategy = strategy
+        self.paused = paused
+        self.finished = finished
+    }
+}
+
+extension TrainingSession: SessionControl {
+    public var liveStatus: LiveStatus {
+        let s = status
+        return LiveStatus(step: s.step, epoch: s.epoch, lambda: s.lambda.value, strategy: s.strategy.name,
+                          paused: s.paused, finished: s.finished)
+    }
+}
 
 /// Serves a live run over the Unix socket in its directory: events to any number of viewers (history first, then
 /// live), commands and status to any client of the same user. Training never waits for it: `publish` only

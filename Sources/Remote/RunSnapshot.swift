@@ -5,6 +5,8 @@ import Training
 public struct RunSnapshot: Equatable, Sendable {
     public var strategy: StrategyName?
     public var plannedSteps: Int?
+    /// ISO-8601 from the header.
+    public var createdAt: String?
     public var step = 0
     public var epoch = 0
     public var lambda: Double?
@@ -32,6 +34,7 @@ public struct RunSnapshot: Equatable, Sendable {
         case .header(let header):
             strategy = header.config.strategy
             plannedSteps = header.plannedSteps
+            createdAt = header.createdAt
             lambda = lambda ?? header.config.lambda.value
         case .started(let started):
             step = started.step

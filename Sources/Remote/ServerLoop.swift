@@ -158,11 +158,11 @@ extension RunServer {
     func statusReport() -> RunStatusReport {
         var view = snapshot
         var state: RunState = view.finished != nil ? .finished : (view.paused ? .paused : .running)
-        if let status = control?.status {
+        if let status = control?.liveStatus {
             view.step = status.step
             view.epoch = status.epoch
-            view.lambda = status.lambda.value
-            view.strategy = status.strategy.name
+            view.lambda = status.lambda
+            view.strategy = status.strategy
             if let finished = status.finished { view.finished = finished; state = .finished }
             else { state = status.paused ? .paused : .running }
         }
