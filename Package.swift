@@ -31,9 +31,11 @@ let package = Package(
         .target(name: "Data", dependencies: ["Text", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
         .target(name: "Training", dependencies: ["Engine", "Data", "Text"], swiftSettings: optimize),
+        // A live run's events and commands over a Unix socket in its run directory (attach, ctl, ls).
+        .target(name: "Remote", dependencies: ["Training"], swiftSettings: optimize),
         // The command line.
         .executableTarget(name: "xright", dependencies: [
-            "Engine", "Text", "Data", "Training",
+            "Engine", "Text", "Data", "Training", "Remote",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "Training", "TestSupport"]),
         // Drives the built `xright` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Fixtures"]),
     ],

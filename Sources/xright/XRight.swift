@@ -8,7 +8,8 @@ struct XRight: ParsableCommand {
         commandName: "xright",
         abstract: "Fine-tune language models with SFT and DPO jointly, without forgetting either.",
         version: XRightVersion.string,
-        subcommands: [DemoCommand.self, TrainCommand.self, OptimumCommand.self, SweepCommand.self, ScoreCommand.self, DataCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, TrainCommand.self, OptimumCommand.self, SweepCommand.self, ScoreCommand.self,
+                      DataCommand.self, BenchCommand.self, AttachCommand.self, CtlCommand.self, LsCommand.self])
 }
 
 enum XRightVersion {

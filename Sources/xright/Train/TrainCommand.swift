@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Engine
 import Foundation
+import Remote
 import Training
 
 /// `xright train`: joint SFT + DPO training with one of the paper's strategies.
@@ -23,7 +24,18 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue the run in this directory from its latest checkpoint (its options are read from run.jsonl).")
     var resume: String?
 
+    @Flag(help: "Run in the background (own session; output to RUN_DIR/output.log) and print how to attach to it.")
+    var detach = false
+
     func run() throws {
+        if detach {
+            let chosen = resume ?? options.runDir
+            let directory = chosen.map { URL(fileURLWithPath: $0) }
+                ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(options.runsRoot), strategy: options.strategy)
+            try DetachLauncher.launch(arguments: Array(CommandLine.arguments.dropFirst()), runDirectory: directory,
+                                      addRunDir: chosen == nil)
+            return
+        }
         try TrainRunner(arguments: options, headless: true, resume: resume).execute()
     }
 }
@@ -78,6 +90,18 @@ struct TrainRunner {
             default: break
             }
         }
+        let server = RunServer(runDirectory: runDirectory, control: prepared.session)
+        server.onNotice = { printErr("remote: \($0)") }
+        do {
+            try server.start()
+            prepared.session.subscribe(server.publish)
+            printErr("attach: xright attach \(runDirectory.url.path)   control: xright ctl \(runDirectory.url.path) status")
+        } catch {
+            printErr("warning: the run cannot be attached to or controlled remotely: \(error)")
+        }
+        defer { server.close() }
+        let hangup = HangupGuard(outputLog: runDirectory.outputLog)
+        defer { hangup.cancel() }
         let signals = SignalStop { prepared.session.send(.stop) }
         defer { signals.cancel() }
         try prepared.session.start()
@@ -149,6 +173,28 @@ final class SignalStop {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
     }
+}
+
+/// A run outlives its terminal: SIGHUP is ignored, and on hangup stdout and stderr move to the run's
+/// `output.log` (writes to a vanished terminal would fail).
+final class HangupGuard {
+    private let source: DispatchSourceSignal
+
+    init(outputLog: URL) {
+        signal(SIGHUP, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler {
+            let fd = open(outputLog.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return }
+            dup2(fd, STDOUT_FILENO)
+            dup2(fd, STDERR_FILENO)
+            close(fd)
+            printErr("terminal hung up (SIGHUP); training goes on, output continues here")
+        }
+        source.resume()
+    }
+
+    func cancel() { source.cancel() }
 }
 
 enum EventText {
