@@ -26,5 +26,4 @@ enum SweepRuns {
         printErr("  \(run.strategy) λ=\(run.lambda): \(run.steps) steps in \(String(format: "%.1f", run.trainSeconds)) s; "
                  + "f_sft \(f(run.finalSFTLoss)), f_dpo \(f(run.finalDPOLoss)), ideal distance \(f(run.idealDistance))")
     }
-
 }
