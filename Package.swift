@@ -29,9 +29,11 @@ let package = Package(
         .target(name: "Text", swiftSettings: optimize),
         // Data readers, batching, the built-in demo task.
         .target(name: "Data", dependencies: ["Text", "CZlib"], swiftSettings: optimize),
+        // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
+        .target(name: "Training", dependencies: ["Engine", "Data", "Text"], swiftSettings: optimize),
         // The command line.
         .executableTarget(name: "xright", dependencies: [
-            "Engine", "Text", "Data",
+            "Engine", "Text", "Data", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         // Drives the built `xright` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],

@@ -1,0 +1,60 @@
+/// λ, the weight of DPO against SFT (DESIGN §1): 0 is SFT only, 1 is DPO only. Holds only finite values in [0, 1],
+/// so every strategy can use it without checking.
+public struct Lambda: Hashable, Sendable, CustomStringConvertible {
+    public let value: Double
+
+    public init(_ value: Double) throws {
+        guard value.isFinite else { throw LambdaError.notFinite(value) }
+        guard value >= 0, value <= 1 else { throw LambdaError.outOfRange(value) }
+        self.value = value
+    }
+
+    /// Parses what a user typed (`--lambda 0.25`, a dashboard prompt).
+    public init(parsing text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let value = Double(trimmed) else { throw LambdaError.notANumber(text) }
+        try self.init(value)
+    }
+
+    /// The weight of SFT, 1 − λ.
+    public var sftWeight: Double { 1 - value }
+    /// The weight of DPO, λ.
+    public var dpoWeight: Double { value }
+
+    public func weight(of objective: Objective) -> Double {
+        objective == .sft ? sftWeight : dpoWeight
+    }
+
+    public var description: String { String(value) }
+}
+
+public enum LambdaError: Error, Equatable, CustomStringConvertible {
+    case notFinite(Double)
+    case outOfRange(Double)
+    case notANumber(String)
+
+    public var description: String {
+        switch self {
+        case .notFinite(let v): return "λ must be a finite number in [0, 1]; got \(v)"
+        case .outOfRange(let v): return "λ must lie in [0, 1] (0 = SFT only, 1 = DPO only); got \(v)"
+        case .notANumber(let s): return "λ must be a number in [0, 1], e.g. 0.5; got '\(s)'"
+        }
+    }
+}
+
+extension Lambda: Codable {
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let raw = try container.decode(Double.self)
+        do { try self.init(raw) } catch let error as LambdaError {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+}
+
+import Foundation

@@ -1,0 +1,156 @@
+/// The payloads of the run's events (docs/RUNLOG.md shows one of each). Every event names the optimizer step it
+/// follows: `step` counts completed steps, so events between steps 11 and 12 carry 11.
+
+/// First line of `run.jsonl`: what ran, on what, with which settings.
+public struct RunHeader: Codable, Equatable, Sendable {
+    /// "major.minor"; readers reject an unknown major, accept any minor (new fields are optional).
+    public var schema: String
+    public var programVersion: String
+    /// ISO-8601, UTC.
+    public var createdAt: String
+    public var seed: UInt64
+    public var config: TrainingConfig
+    /// Identifies the starting weights (e.g. a hash of the safetensors file, or a preset name and seed).
+    public var modelFingerprint: String
+    /// Identifies the training data, by role ("sft", "dpo", "sft-eval", …).
+    public var dataFingerprints: [String: String]
+    /// Settings owned by other modules (model path, optimizer, batch size, …), as the CLI reports them.
+    public var settings: [String: String]
+    /// Optimizer steps the run expects to take (for progress and ETA).
+    public var plannedSteps: Int?
+
+    public init(schema: String = RunLogSchema.current, programVersion: String, createdAt: String, seed: UInt64,
+                config: TrainingConfig, modelFingerprint: String, dataFingerprints: [String: String],
+                settings: [String: String] = [:], plannedSteps: Int? = nil) {
+        self.schema = schema
+        self.programVersion = programVersion
+        self.createdAt = createdAt
+        self.seed = seed
+        self.config = config
+        self.modelFingerprint = modelFingerprint
+        self.dataFingerprints = dataFingerprints
+        self.settings = settings
+        self.plannedSteps = plannedSteps
+    }
+}
+
+/// A session began stepping: a fresh run, or a resume from a checkpoint (steps after it are then re-run).
+public struct SessionStarted: Codable, Equatable, Sendable {
+    public var step: Int
+    public var strategy: StrategyName
+    public var lambda: Double
+    /// The checkpoint directory resumed from, nil for a fresh run.
+    public var resumedFrom: String?
+}
+
+/// MAXRIGHT's weighted gaps, g_sft = (1−λ)(f_sft − f_sft*) and g_dpo = λ(f_dpo − f_dpo*).
+public struct WeightedGaps: Codable, Equatable, Sendable {
+    public var sft: Double
+    public var dpo: Double
+
+    public init(sft: Double, dpo: Double) {
+        self.sft = sft
+        self.dpo = dpo
+    }
+}
+
+/// One optimizer step.
+public struct StepEvent: Codable, Equatable, Sendable {
+    public var step: Int
+    /// 0-based epoch of the session's budget.
+    public var epoch: Int
+    public var strategy: StrategyName
+    /// Objectives whose gradient went into this update (both for mix).
+    public var objectives: [Objective]
+    /// Pre-update metrics of the trained batches.
+    public var sft: ObjectiveMetrics?
+    public var dpo: ObjectiveMetrics?
+    public var lambda: Double
+    public var learningRate: Double
+    /// Tokens processed in the step (trained and gap-evaluated batches).
+    public var tokens: Int
+    public var tokensPerSecond: Double
+    public var stepSeconds: Double
+    /// Wall time since the run began (carried across resumes).
+    public var elapsedSeconds: Double
+    /// False when a non-finite loss or gradient made the session skip the update.
+    public var updateApplied: Bool
+    public var gradientNorm: Double?
+    /// MAXRIGHT: the gaps the choice was made on, and whether they were recomputed this step.
+    public var gaps: WeightedGaps?
+    public var gapsEvaluated: Bool?
+}
+
+/// Held-out evaluation.
+public struct EvalEvent: Codable, Equatable, Sendable {
+    public var step: Int
+    public var sft: ObjectiveMetrics?
+    public var dpo: ObjectiveMetrics?
+    /// ‖(f_sft − f_sft*, f_dpo − f_dpo*)‖₂ when the optima are known and both were evaluated.
+    public var idealDistance: Double?
+    public var seconds: Double
+}
+
+public struct CommandApplied: Codable, Equatable, Sendable {
+    public var step: Int
+    public var command: SessionCommand
+}
+
+public struct CommandRefused: Codable, Equatable, Sendable {
+    public var step: Int
+    public var command: SessionCommand
+    public var reason: String
+}
+
+public struct LambdaChanged: Codable, Equatable, Sendable {
+    public var step: Int
+    public var from: Double
+    public var to: Double
+}
+
+public struct StrategyChanged: Codable, Equatable, Sendable {
+    public var step: Int
+    public var from: StrategyName
+    public var to: StrategyName
+}
+
+/// Paused or resumed after `step`.
+public struct PauseChange: Codable, Equatable, Sendable {
+    public var step: Int
+}
+
+public struct CheckpointSaved: Codable, Equatable, Sendable {
+    public var step: Int
+    /// The checkpoint directory.
+    public var path: String
+    public var seconds: Double
+}
+
+public enum WarningKind: String, Codable, Sendable {
+    case nonFiniteLoss = "non-finite-loss"
+    case nonFiniteGradient = "non-finite-gradient"
+    case checkpointFailed = "checkpoint-failed"
+    case evaluationFailed = "evaluation-failed"
+    case logWriteFailed = "log-write-failed"
+}
+
+public struct RunWarning: Codable, Equatable, Sendable {
+    public var step: Int
+    public var kind: WarningKind
+    public var message: String
+}
+
+public enum FinishReason: String, Codable, Sendable {
+    case maxSteps = "max-steps"
+    case epochBudget = "epoch-budget"
+    case stopped
+    case optimumReached = "optimum-reached"
+    case nonFinite = "non-finite"
+    case failed
+}
+
+public struct RunFinished: Codable, Equatable, Sendable {
+    public var step: Int
+    public var reason: FinishReason
+    public var message: String
+}
