@@ -31,9 +31,13 @@ let package = Package(
         .target(name: "Data", dependencies: ["Text", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
         .target(name: "Training", dependencies: ["Engine", "Data", "Text"], swiftSettings: optimize),
+        // GPU (NVML, nvidia-smi), CPU and memory readings, sampled off the UI thread.
+        .target(name: "Telemetry", swiftSettings: optimize),
+        // The ncurses dashboard: state folded from run events, layout, widgets, themes, keys, the terminal.
+        .target(name: "Dashboard", dependencies: ["Training", "Telemetry", "CNcurses"], swiftSettings: optimize),
         // The command line.
         .executableTarget(name: "xright", dependencies: [
-            "Engine", "Text", "Data", "Training",
+            "Engine", "Text", "Data", "Training", "Telemetry", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -43,6 +47,8 @@ let package = Package(
         .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Training", "Telemetry", "TestSupport"]),
         // Drives the built `xright` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
