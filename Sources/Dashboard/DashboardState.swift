@@ -46,6 +46,12 @@ public struct EvalPoint: Equatable, Sendable {
     public var step: Int
     public var time: Double
     public var loss: Double
+
+    public init(step: Int, time: Double, loss: Double) {
+        self.step = step
+        self.time = time
+        self.loss = loss
+    }
 }
 
 /// Which objectives one step trained, for the objective strip.

@@ -26,3 +26,37 @@ public struct Glyphs: Sendable {
         idealMark: "*", currentMark: "@", axisTick: "+", usesBraille: false, lambdaSymbol: "lambda", betaSymbol: "beta",
         ellipsis: "~")
 }
+
+/// Passes drawing through to another surface with the non-ASCII symbols of labels and messages spelled in
+/// ASCII (λ → lambda, → → ->), for terminals whose locale is not UTF-8.
+final class ASCIISurface: Surface {
+    let base: Surface
+    var width: Int { base.width }
+    var height: Int { base.height }
+
+    static let replacements: [(Character, String)] = [
+        ("λ", "lambda"), ("β", "beta"), ("→", "->"), ("←", "<-"), ("·", "|"), ("…", "..."), ("★", "*"), ("◆", "o"),
+        ("●", "@"), ("✓", "ok"), ("✗", "x"), ("ε", "eps"), ("≤", "<="), ("≥", ">="), ("−", "-"), ("–", "-"),
+    ]
+
+    init(_ base: Surface) { self.base = base }
+
+    static func transliterate(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value > 127 }) else { return text }
+        var out = ""
+        for ch in text {
+            if ch.isASCII { out.append(ch); continue }
+            out += replacements.first { $0.0 == ch }?.1 ?? "?"
+        }
+        return out
+    }
+
+    func put(_ text: String, x: Int, y: Int, role: Role, clip: Rect) {
+        base.put(Self.transliterate(text), x: x, y: y, role: role, clip: clip)
+    }
+
+    func put(_ scalar: Unicode.Scalar, x: Int, y: Int, role: Role) {
+        base.put(scalar.value < 128 ? scalar : Self.transliterate(String(Character(scalar))).unicodeScalars.first ?? "?",
+                 x: x, y: y, role: role)
+    }
+}

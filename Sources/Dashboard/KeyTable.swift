@@ -53,8 +53,12 @@ public enum KeyTable {
 
     /// "←/→ λ  l set λ  p pause …": the footer's key hints, cut to `width` at a whole hint.
     public static func footer(width: Int, lambdaSymbol: String) -> String {
-        var hints = ["←/→ \(lambdaSymbol)", "[ ] smooth"]
-        for b in bindings { if let f = b.footer { hints.append("\(b.label) \(f.replacingOccurrences(of: "λ", with: lambdaSymbol))") } }
+        // Quit and help first: on a narrow terminal they are the hints that must not be cut.
+        let first: [DashboardAction] = [.quit, .toggleHelp, .togglePause]
+        let ordered = first.compactMap { a in bindings.first { $0.action == a } } + bindings.filter { !first.contains($0.action) }
+        var hints = ["←/→ \(lambdaSymbol)"]
+        for b in ordered { if let f = b.footer { hints.append("\(b.label) \(f.replacingOccurrences(of: "λ", with: lambdaSymbol))") } }
+        hints.append("[ ] smooth")
         var line = ""
         for hint in hints {
             let next = line.isEmpty ? hint : line + "  " + hint

@@ -53,7 +53,8 @@ public final class DashboardRenderer {
     public init() {}
 
     /// Draws a whole frame; the caller has cleared the surface.
-    public func draw(_ controller: DashboardController, on surface: Surface, glyphs: Glyphs, colors: Bool) {
+    public func draw(_ controller: DashboardController, on target: Surface, glyphs: Glyphs, colors: Bool) {
+        let surface: Surface = glyphs.usesBraille ? target : ASCIISurface(target)
         guard let layout = DashboardLayout.compute(width: surface.width, height: surface.height) else {
             drawTooSmall(on: surface)
             return
