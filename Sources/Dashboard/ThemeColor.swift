@@ -60,9 +60,13 @@ public enum ThemeColor: Equatable, Sendable {
         case let .rgb(r, g, b):
             target = (Int(r), Int(g), Int(b))
         }
-        let candidates = colors >= 256 ? 256 : (colors >= 16 ? 16 : 8)
+        let count = colors >= 256 ? 256 : (colors >= 16 ? 16 : 8)
+        var candidates = Array(0..<count)
+        // Greys matched by distance alone land on yellow or cyan in the 8/16 palettes; keep them grey.
+        let isGrey = max(target.0, target.1, target.2) - min(target.0, target.1, target.2) < 30
+        if isGrey && count < 256 { candidates = count == 16 ? [0, 8, 7, 15] : [0, 7] }
         var best = 0, bestDistance = Int.max
-        for i in 0..<candidates {
+        for i in candidates {
             let c = Self.rgb(ofIndex: i)
             let d = (c.0 - target.0) * (c.0 - target.0) + (c.1 - target.1) * (c.1 - target.1) + (c.2 - target.2) * (c.2 - target.2)
             if d < bestDistance { bestDistance = d; best = i }

@@ -77,6 +77,8 @@ final class ThemeTests: XCTestCase {
         XCTAssertEqual(ThemeColor.rgb(0x5f, 0x87, 0xaf).paletteIndex(colors: 256), 67, "cube colour 67 = (95,135,175)")
         XCTAssertEqual(ThemeColor.rgb(250, 10, 10).paletteIndex(colors: 8), 1)
         XCTAssertEqual(ThemeColor.indexed(75).paletteIndex(colors: 16).map { $0 < 16 }, true)
+        XCTAssertEqual(ThemeColor.rgb(0x80, 0x80, 0x80).paletteIndex(colors: 8), 7, "grey stays grey, not yellow")
+        XCTAssertEqual(ThemeColor.rgb(0x80, 0x80, 0x80).paletteIndex(colors: 16), 8)
         XCTAssertNil(ThemeColor.terminalDefault.paletteIndex(colors: 256))
         XCTAssertEqual(ThemeColor.parse("#abc"), .rgb(0xaa, 0xbb, 0xcc))
         XCTAssertEqual(ThemeColor.parse("bright-blue"), .indexed(12))
