@@ -1,3 +1,5 @@
+import Foundation
+
 /// Downsamples a series to one (min, max, first, last) per pixel column, so a spike inside a column still
 /// reaches the screen: drawing each column's min..max span and joining a column's first value to the previous
 /// column's last one shows every extreme however many points share a column.
@@ -11,41 +13,71 @@ public struct ColumnEnvelope {
 
     public init() {}
 
+    /// What the current columns were built from; the same key with more points only folds the new ones in.
+    private var key: (x0: Double, x1: Double, columns: Int, logScale: Bool, generation: Int)?
+    private var foldedCount = 0
+
+    /// Like `fill`, but when the range, columns, scale and series generation are unchanged and points were only
+    /// appended, folds in just the new points: a steady-state frame then costs O(new points), not O(run).
+    public mutating func update(xs: [Double], ys: [Double], from x0: Double, to x1: Double, columns: Int,
+                                logScale: Bool, generation: Int) {
+        let n = min(xs.count, ys.count)
+        if let k = key, k.x0 == x0, k.x1 == x1, k.columns == columns, k.logScale == logScale, k.generation == generation,
+           n >= foldedCount, self.columns == columns {
+            fold(xs: xs, ys: ys, range: foldedCount..<n, from: x0, to: x1, logScale: logScale)
+        } else {
+            resize(columns)
+            if columns > 0, x1 >= x0 {
+                fold(xs: xs, ys: ys, range: Self.lowerBound(xs, x0)..<n, from: x0, to: x1, logScale: logScale)
+            }
+            key = (x0, x1, columns, logScale, generation)
+        }
+        foldedCount = n
+    }
+
     /// Buckets the points whose x lies in [x0, x1] into `columns` equal columns. `xs` must be non-decreasing;
-    /// non-finite ys are skipped; `transform` maps y first (e.g. log10 for a log axis; nil drops the point).
+    /// non-finite ys are skipped; with `logScale`, y is log10(y) and non-positive values are skipped.
     public mutating func fill(xs: [Double], ys: [Double], from x0: Double, to x1: Double, columns: Int,
-                              transform: ((Double) -> Double?)? = nil) {
+                              logScale: Bool = false) {
+        key = nil
         resize(columns)
         guard columns > 0, !xs.isEmpty, x1 >= x0 else { return }
+        fold(xs: xs, ys: ys, range: Self.lowerBound(xs, x0)..<min(xs.count, ys.count), from: x0, to: x1, logScale: logScale)
+    }
+
+    private mutating func fold(xs: [Double], ys: [Double], range: Range<Int>, from x0: Double, to x1: Double, logScale: Bool) {
+        let columns = self.columns
+        guard columns > 0, !range.isEmpty else { return }
         let span = x1 - x0
         let scale = span > 0 ? Double(columns) / span : 0
-        let start = Self.lowerBound(xs, x0)
         xs.withUnsafeBufferPointer { xb in
-            ys.withUnsafeBufferPointer { yb in
-                var i = start
-                let n = min(xb.count, yb.count)
-                while i < n {
-                    let x = xb[i]
-                    if x > x1 { break }
-                    var y = yb[i]
-                    i += 1
-                    if let transform {
-                        guard let t = transform(y) else { continue }
-                        y = t
-                    }
-                    guard y.isFinite else { continue }
-                    let c = span > 0 ? min(columns - 1, max(0, Int((x - x0) * scale))) : columns - 1
-                    if filled[c] {
-                        if y < minimum[c] { minimum[c] = y }
-                        if y > maximum[c] { maximum[c] = y }
-                        last[c] = y
-                    } else {
-                        filled[c] = true
-                        minimum[c] = y; maximum[c] = y; first[c] = y; last[c] = y
-                    }
+        ys.withUnsafeBufferPointer { yb in
+        minimum.withUnsafeMutableBufferPointer { lo in
+        maximum.withUnsafeMutableBufferPointer { hi in
+        first.withUnsafeMutableBufferPointer { fi in
+        last.withUnsafeMutableBufferPointer { la in
+        filled.withUnsafeMutableBufferPointer { used in
+            for i in range {
+                let x = xb[i]
+                if x < x0 { continue }
+                if x > x1 { break }
+                var y = yb[i]
+                if logScale {
+                    guard y > 0 else { continue }
+                    y = log10(y)
+                }
+                guard y.isFinite else { continue }
+                let c = span > 0 ? min(columns - 1, max(0, Int((x - x0) * scale))) : columns - 1
+                if used[c] {
+                    if y < lo[c] { lo[c] = y }
+                    if y > hi[c] { hi[c] = y }
+                    la[c] = y
+                } else {
+                    used[c] = true
+                    lo[c] = y; hi[c] = y; fi[c] = y; la[c] = y
                 }
             }
-        }
+        }}}}}}}
     }
 
     /// The smallest and largest value over all filled columns.

@@ -10,11 +10,14 @@ public struct LineChart {
         public var xs: [Double]
         public var ys: [Double]
         public var role: Role
+        /// The series' generation (see `MetricSeries.generation`): unchanged means points were only appended.
+        public var generation: Int
 
-        public init(xs: [Double], ys: [Double], role: Role) {
+        public init(xs: [Double], ys: [Double], role: Role, generation: Int = 0) {
             self.xs = xs
             self.ys = ys
             self.role = role
+            self.generation = generation
         }
     }
 
@@ -54,21 +57,24 @@ public struct LineChart {
         let transform: ((Double) -> Double?)? = logScale ? { $0 > 0 ? log10($0) : nil } : nil
         var lo = Double.infinity, hi = -Double.infinity
         for (i, curve) in curves.enumerated() {
-            scratch.envelopes[i].fill(xs: curve.xs, ys: curve.ys, from: xRange.0, to: xRange.1, columns: pixelColumns,
-                                      transform: transform)
+            scratch.envelopes[i].update(xs: curve.xs, ys: curve.ys, from: xRange.0, to: xRange.1, columns: pixelColumns,
+                                        logScale: logScale, generation: curve.generation)
             if let (a, b) = scratch.envelopes[i].range { lo = min(lo, a); hi = max(hi, b) }
         }
         for mark in marks where mark.x >= xRange.0 && mark.x <= xRange.1 {
             if let y = transform.map({ $0(mark.y) }) ?? mark.y, y.isFinite { lo = min(lo, y); hi = max(hi, y) }
         }
-        drawAxes(on: surface, rect: rect, plot: plot, glyphs: glyphs, range: lo <= hi ? (lo, hi) : nil)
         guard lo <= hi else {
+            drawAxes(on: surface, rect: rect, plot: plot, glyphs: glyphs, range: nil)
             surface.put("waiting for data", x: plot.x + 1, y: plot.y + plot.height / 2, role: .muted, clip: plot)
             return
         }
         if hi - lo < 1e-12 { lo -= 0.5; hi += 0.5 }
+        (lo, hi) = NiceRange.expand(lo, hi)
+        drawAxes(on: surface, rect: rect, plot: plot, glyphs: glyphs, range: (lo, hi))
         let yScale = Double(pixelRows - 1) / (hi - lo)
-        @inline(__always) func py(_ v: Double) -> Int { pixelRows - 1 - Int(((v - lo) * yScale).rounded()) }
+        // +0.5 and truncate: the value is never negative here, and round() is a library call per point.
+        @inline(__always) func py(_ v: Double) -> Int { pixelRows - 1 - Int((v - lo) * yScale + 0.5) }
 
         for (i, curve) in curves.enumerated() {
             let env = scratch.envelopes[i]

@@ -14,6 +14,8 @@ public struct MetricSeries {
     private var ema = 0.0
     private var emaCount = 0
     public private(set) var minimum: Double?
+    /// Changes whenever existing values change (smoothing weight, truncation), so cached drawings are rebuilt.
+    public private(set) var generation = 0
 
     public init(smoothingWeight: Double = 0.9) {
         self.smoothingWeight = min(max(smoothingWeight, 0), 0.999)
@@ -46,6 +48,7 @@ public struct MetricSeries {
     /// Recomputes the smoothed values for a new weight (O(n), only when the user changes it).
     public mutating func setSmoothing(_ weight: Double) {
         smoothingWeight = min(max(weight, 0), 0.999)
+        generation += 1
         ema = 0
         emaCount = 0
         for i in raw.indices { smoothed[i] = nextSmoothed(raw[i]) }

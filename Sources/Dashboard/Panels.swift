@@ -109,7 +109,7 @@ public final class DashboardRenderer {
         let first = byStep ? min(state.sft.steps.first ?? last, state.dpo.steps.first ?? last)
                            : min(state.sft.times.first ?? last, state.dpo.times.first ?? last)
         switch view.zoom {
-        case .whole: return (first, max(last, first + 1))
+        case .whole: return (first, NiceRange.ceiling(max(last, first + 1)))
         case .last(let n): return (max(first, last - n), max(last, first + 1))
         }
     }
@@ -130,8 +130,12 @@ public final class DashboardRenderer {
             legend.write("no steps yet", .muted)
         }
         let xs = view.axis == .step ? series.steps : series.times
-        var curves = [LineChart.Curve(xs: xs, ys: series.raw, role: rawRole)]
-        if view.smoothingWeight > 0 { curves.append(LineChart.Curve(xs: xs, ys: series.smoothed, role: smoothRole)) }
+        // The axis choice is part of the generation: step and time curves share the cache slots.
+        let generation = series.generation * 2 + (view.axis == .step ? 0 : 1)
+        var curves = [LineChart.Curve(xs: xs, ys: series.raw, role: rawRole, generation: generation)]
+        if view.smoothingWeight > 0 {
+            curves.append(LineChart.Curve(xs: xs, ys: series.smoothed, role: smoothRole, generation: generation))
+        }
         var chart = LineChart(curves: curves, xRange: xRange, logScale: view.logScale,
                               xLabel: view.axis == .step ? { String(Int($0)) } : { Format.duration($0) })
         chart.marks = state.evals(objective).map { (view.axis == .step ? Double($0.step) : $0.time, $0.loss) }
@@ -144,7 +148,7 @@ public final class DashboardRenderer {
     private func drawObjective(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs, letters: Bool) {
         let inner = drawFrame(rect, title: "Objective choice", on: surface, glyphs: glyphs)
         guard inner.height >= 1 else { return }
-        ObjectiveStrip(choices: state.recentChoices, width: inner.width)
+        ObjectiveStrip(choices: state.recentChoices, total: state.stepsTaken)
             .draw(on: surface, x: inner.x, y: inner.y, width: inner.width, glyphs: glyphs, letters: letters)
         var share = RowWriter(surface, inner, row: 1)
         share.write("DPO share ", .muted)
@@ -236,7 +240,12 @@ public final class DashboardRenderer {
     private func drawTradeoff(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
         let inner = drawFrame(rect, title: "Trade-off (SFT, DPO)", on: surface, glyphs: glyphs)
         planePoints.removeAll(keepingCapacity: true)
-        for i in 0..<state.trajectory.count { if let p = state.trajectoryPoint(i) { planePoints.append(p) } }
+        // One point per change of either smoothed loss is enough (mix steps change both, alright one).
+        var previous: (Int32, Int32) = (0, 0)
+        for entry in state.trajectory where entry.sft > 0 && entry.dpo > 0 && (entry.sft, entry.dpo) != previous {
+            previous = (entry.sft, entry.dpo)
+            planePoints.append((state.sft.smoothed[Int(entry.sft) - 1], state.dpo.smoothed[Int(entry.dpo) - 1]))
+        }
         TradeoffPlane(points: planePoints, ideal: state.optima.map { ($0.sft, $0.dpo) })
             .draw(on: surface, in: inner, glyphs: glyphs, scratch: planeScratch)
     }

@@ -29,10 +29,13 @@ public struct TradeoffPlane {
         }
         if maxX - minX < 1e-12 { minX -= 0.5; maxX += 0.5 }
         if maxY - minY < 1e-12 { minY -= 0.5; maxY += 0.5 }
+        (minX, maxX) = NiceRange.expand(minX, maxX)
+        (minY, maxY) = NiceRange.expand(minY, maxY)
         let pw = plot.width * 2, ph = plot.height * 4
+        let xScale = Double(pw - 1) / (maxX - minX), yScale = Double(ph - 1) / (maxY - minY)
         func pixel(_ p: (sft: Double, dpo: Double)) -> (Int, Int) {
-            (Int(((p.sft - minX) / (maxX - minX) * Double(pw - 1)).rounded()),
-             ph - 1 - Int(((p.dpo - minY) / (maxY - minY) * Double(ph - 1)).rounded()))
+            // +0.5 and truncate (never negative inside the bounds): round() is a library call per point.
+            (Int((p.sft - minX) * xScale + 0.5), ph - 1 - Int((p.dpo - minY) * yScale + 0.5))
         }
         if scratch.canvas.columns != plot.width || scratch.canvas.rows != plot.height {
             scratch.canvas = BrailleCanvas(columns: plot.width, rows: plot.height)
@@ -42,8 +45,12 @@ public struct TradeoffPlane {
         var previous: (Int, Int)?
         for p in points where p.sft.isFinite && p.dpo.isFinite {
             let q = pixel(p)
-            if let prev = previous, prev != q { scratch.canvas.line(prev.0, prev.1, q.0, q.1, role: .trajectory) }
-            else { scratch.canvas.set(q.0, q.1, role: .trajectory) }
+            if let prev = previous {
+                if prev == q { continue }
+                scratch.canvas.line(prev.0, prev.1, q.0, q.1, role: .trajectory)
+            } else {
+                scratch.canvas.set(q.0, q.1, role: .trajectory)
+            }
             previous = q
         }
         scratch.canvas.draw(on: surface, at: (plot.x, plot.y), braille: glyphs.usesBraille)

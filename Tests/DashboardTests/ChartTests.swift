@@ -29,10 +29,28 @@ final class ChartTests: XCTestCase {
 
     func test_envelope_logTransformDropsNonPositiveAndNaN() {
         var envelope = ColumnEnvelope()
-        envelope.fill(xs: [0, 1, 2, 3], ys: [100, 0, .nan, 10], from: 0, to: 3, columns: 4,
-                      transform: { $0 > 0 ? log10($0) : nil })
+        envelope.fill(xs: [0, 1, 2, 3], ys: [100, 0, .nan, 10], from: 0, to: 3, columns: 4, logScale: true)
         XCTAssertEqual(envelope.filled, [true, false, false, true])
         XCTAssertEqual(envelope.maximum[0], 2, accuracy: 1e-12)
+    }
+
+    func test_envelopeUpdate_foldsAppendedPointsLikeAFullFill() {
+        var xs = (0..<500).map(Double.init), ys = xs.map { sin($0 / 7) * $0 }
+        var incremental = ColumnEnvelope()
+        incremental.update(xs: xs, ys: ys, from: 0, to: 1000, columns: 37, logScale: false, generation: 0)
+        xs += (500..<900).map(Double.init)
+        ys += (500..<900).map { -Double($0) }
+        incremental.update(xs: xs, ys: ys, from: 0, to: 1000, columns: 37, logScale: false, generation: 0)
+        var full = ColumnEnvelope()
+        full.fill(xs: xs, ys: ys, from: 0, to: 1000, columns: 37)
+        XCTAssertEqual(incremental.filled, full.filled)
+        XCTAssertEqual(incremental.minimum, full.minimum)
+        XCTAssertEqual(incremental.maximum, full.maximum)
+        XCTAssertEqual(incremental.last, full.last)
+        // A new generation (values rewritten in place) rebuilds from scratch.
+        let rewritten = ys.map { $0 + 1 }
+        incremental.update(xs: xs, ys: rewritten, from: 0, to: 1000, columns: 37, logScale: false, generation: 1)
+        XCTAssertEqual(incremental.maximum[0], full.maximum[0] + 1)
     }
 
     func test_lineChart_drawsTheSpikeInTheTopRow() {

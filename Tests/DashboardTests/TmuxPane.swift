@@ -77,7 +77,10 @@ final class TmuxPane {
         guard result.status == 0 else { throw XCTSkip("tmux could not start a session: \(result.output)") }
     }
 
-    func close() { tmux(["kill-server"]) }
+    func close() {
+        tmux(["kill-server"])
+        unlink("/tmp/tmux-\(getuid())/\(socket)")
+    }
 
     func capture(escapes: Bool = false) -> String {
         tmux(["capture-pane", "-p", "-t", session] + (escapes ? ["-e"] : [])).output

@@ -5,5 +5,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine, the tokenizer and the dashboard on this machine.",
-        subcommands: [BenchEngineCommand.self])
+        subcommands: [BenchEngineCommand.self, DashboardBenchCommand.self])
 }
