@@ -28,7 +28,9 @@ final class TmuxPane {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw XCTSkip("\(binary.path) is not built (swift build first)")
         }
-        guard run(binary.path, [dashboardCommand, "--help"]).status == 0 else {
+        // An unknown subcommand's --help prints the root help and exits 0, so look for the subcommand's usage.
+        let help = run(binary.path, [dashboardCommand, "--help"])
+        guard help.status == 0, help.output.contains("xright \(dashboardCommand)") else {
             throw XCTSkip("`xright \(dashboardCommand)` is not available yet (set XRIGHT_DASH_COMMAND to a stand-in)")
         }
     }
