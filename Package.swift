@@ -33,9 +33,13 @@ let package = Package(
         .target(name: "Training", dependencies: ["Engine", "Data", "Text"], swiftSettings: optimize),
         // A live run's events and commands over a Unix socket in its run directory (attach, ctl, ls).
         .target(name: "Remote", dependencies: ["Training"], swiftSettings: optimize),
+        // GPU (NVML, nvidia-smi), CPU and memory readings, sampled off the UI thread.
+        .target(name: "Telemetry", swiftSettings: optimize),
+        // The ncurses dashboard: state folded from run events, layout, widgets, themes, keys, the terminal.
+        .target(name: "Dashboard", dependencies: ["Training", "Telemetry", "CNcurses"], swiftSettings: optimize),
         // The command line.
         .executableTarget(name: "xright", dependencies: [
-            "Engine", "Text", "Data", "Training", "Remote",
+            "Engine", "Text", "Data", "Training", "Remote", "Telemetry", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -46,6 +50,8 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "Training", "TestSupport"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Training", "Telemetry", "TestSupport"]),
         // Drives the built `xright` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Fixtures"]),
     ],

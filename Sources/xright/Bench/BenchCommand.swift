@@ -5,5 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine, the tokenizer and the dashboard on this machine.",
-        subcommands: [BenchEngineCommand.self, BenchTokenizer.self, BenchStrategiesCommand.self])
+        subcommands: [BenchEngineCommand.self, BenchTokenizer.self, BenchStrategiesCommand.self,
+                      DashboardBenchCommand.self])
 }

@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Telemetry
+import Training
+
+/// The live dashboard over a training session (or anything that serves run events and takes commands).
+public enum Dashboard {
+    /// Runs the dashboard on the calling (main) thread until the user quits, or the run finishes when
+    /// `exitWhenFinished`. Subscribes to `session` first, then calls `afterSubscribing` (start the training
+    /// thread there, so no event is missed). The terminal is restored on return, on error and on signals.
+    ///
+    /// Throws `ThemeError.notFound` for an unknown `--theme` before the screen is touched.
+    @discardableResult
+    public static func run(session: some DashboardSession, options: DashboardOptions,
+                           afterSubscribing: () throws -> Void = {}) throws -> DashboardOutcome {
+        let library = ThemeLibrary(directories: options.themeDirectories)
+        var view = ViewSettings()
+        if let name = options.themeName { view.themeIndex = try library.index(of: name) }
+        else { view.themeIndex = (try? library.index(of: "default")) ?? 0 }
+
+        let queue = EventQueue()
+        let token = session.subscribe { queue.append($0) }
+        defer { session.unsubscribe(token) }
+        try afterSubscribing()
+
+        let sampler = TelemetrySampler(options: TelemetryOptions(pollGPU: options.pollGPU, searchPath: options.environment["PATH"]))
+        sampler.start()
+        defer { sampler.stop() }
+
+        let controller = DashboardController(sink: session, view: view, themeCount: library.themes.count)
+        for problem in library.problems { controller.note("theme skipped: \(problem)", kind: .warning) }
+
+        let loop = DashboardLoop(controller: controller, queue: queue, sampler: sampler, library: library, options: options)
+        return loop.run()
+    }
+}
+
+/// The UI thread's loop: keys, events, telemetry, frames.
+final class DashboardLoop {
+    let controller: DashboardController
+    let queue: EventQueue
+    let sampler: TelemetrySampler
+    let library: ThemeLibrary
+    let options: DashboardOptions
+    let renderer = DashboardRenderer()
+
+    init(controller: DashboardController, queue: EventQueue, sampler: TelemetrySampler, library: ThemeLibrary,
+         options: DashboardOptions) {
+        self.controller = controller
+        self.queue = queue
+        self.sampler = sampler
+        self.library = library
+        self.options = options
+    }
+
+    func run() -> DashboardOutcome {
+        InterruptFlag.install()
+        let terminal = Terminal(environment: options.environment, forceASCII: options.forceASCII)
+        defer { terminal.close() }
+        let glyphs = terminal.isUTF8 ? Glyphs.unicode : Glyphs.ascii
+        var themeIndex = controller.view.themeIndex
+        terminal.apply(library.themes[themeIndex])
+
+        let minFrameGap = 1 / max(1, options.maxFramesPerSecond)
+        var lastFrame = -Double.infinity
+        var drawnRevision = -1
+        var drawnView = controller.view
+        var drawnMode = controller.mode
+        var urgent = true
+        var telemetryGeneration = -1
+        var stoppedRun = false
+        var interruptDeadline: Double?
+
+        while true {
+            let now = Self.now()
+            if InterruptFlag.count > 0 && interruptDeadline == nil {
+                // Ctrl-C / SIGTERM / SIGHUP: stop the run cleanly (checkpoint first), but never wait forever.
+                interruptDeadline = now + 10
+                if controller.state.activity.isLive && controller.state.activity != .stopping {
+                    controller.handle(.char("q"))
+                    controller.handle(.char("y"))
+                    stoppedRun = true
+                }
+            }
+            if InterruptFlag.count > 1 || (interruptDeadline.map { now > $0 } ?? false) { break }
+            if interruptDeadline != nil && !controller.state.activity.isLive { break }
+
+            if let key = terminal.readKey() {
+                if key == .resize { terminal.handleResize() }
+                let wasLive = controller.state.activity.isLive
+                if controller.handle(key) { urgent = true }
+                if case .stopping = controller.state.activity, wasLive { stoppedRun = true }
+            }
+            for record in queue.drain() { controller.apply(record) }
+            let snapshot = sampler.snapshot()
+            if snapshot.generation != telemetryGeneration, let sample = snapshot.sample {
+                telemetryGeneration = snapshot.generation
+                controller.update(system: sample)
+                for warning in sampler.takeWarnings() { controller.note(warning, kind: .warning) }
+            }
+            if controller.wantsExit { break }
+            if options.exitWhenFinished, !controller.state.activity.isLive { break }
+
+            if controller.view.themeIndex != themeIndex {
+                themeIndex = controller.view.themeIndex
+                terminal.apply(library.themes[themeIndex])
+                controller.note("theme: \(library.themes[themeIndex].name)")
+                urgent = true
+            }
+            if controller.view != drawnView || controller.mode != drawnMode { urgent = true }
+            let changed = controller.state.revision != drawnRevision
+            let gap = now - lastFrame
+            guard (urgent && gap >= minFrameGap) || (changed && gap >= max(minFrameGap, options.dataRedrawInterval)) else {
+                continue
+            }
+            terminal.beginFrame()
+            renderer.draw(controller, on: terminal, glyphs: glyphs, colors: terminal.colorMode != .none)
+            terminal.endFrame()
+            lastFrame = Self.now()
+            drawnRevision = controller.state.revision
+            drawnView = controller.view
+            drawnMode = controller.mode
+            urgent = false
+        }
+        var finished = false
+        if case .finished = controller.state.activity { finished = true }
+        return DashboardOutcome(stoppedRun: stoppedRun, finished: finished)
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+}
+
+/// SIGINT, SIGTERM and SIGHUP only count here; the UI loop sees the count and stops the run cleanly.
+enum InterruptFlag {
+    nonisolated(unsafe) static var count: sig_atomic_t = 0
+
+    static func install() {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig) { _ in InterruptFlag.count += 1 }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Telemetry
+import Training
+
+/// Turns keys into view changes and session commands, and keeps the dashboard's state. No terminal here:
+/// tests drive it with keys and events and look at the state, the view and the commands sent.
+public final class DashboardController {
+    public enum InputMode: Equatable, Sendable {
+        case normal
+        /// `l`: the λ typed so far.
+        case lambdaEntry(String)
+        /// `s`: the strategy under the cursor.
+        case strategyChoice(Int)
+        /// `q` while a run is live.
+        case confirmQuit
+    }
+
+    public private(set) var state: DashboardState
+    public private(set) var view: ViewSettings
+    public private(set) var mode: InputMode = .normal
+    /// Set once the dashboard should close.
+    public private(set) var wantsExit = false
+    private let sink: CommandSink
+    private let themeCount: Int
+
+    public static let lambdaStep = 0.05
+
+    public init(sink: CommandSink, view: ViewSettings = ViewSettings(), themeCount: Int = 1) {
+        self.sink = sink
+        self.view = view
+        self.themeCount = max(1, themeCount)
+        state = DashboardState(smoothingWeight: view.smoothingWeight)
+    }
+
+    public func apply(_ record: RunRecord) {
+        state.apply(record)
+        if case .finished = state.activity, pendingStop { wantsExit = true }
+    }
+
+    public func update(system sample: SystemSample) { state.update(system: sample) }
+    public func note(_ text: String, kind: DashboardMessage.Kind = .info) { state.note(text, kind: kind) }
+
+    private var pendingStop = false
+
+    private func send(_ command: SessionCommand) {
+        state.noteSent(command)
+        sink.send(command)
+    }
+
+    /// The λ the next ←/→ starts from: the newest one asked for, else the session's.
+    private var targetLambda: Double {
+        for command in state.pendingCommands.reversed() { if case .setLambda(let l) = command { return l.value } }
+        return state.lambda ?? 0.5
+    }
+
+    private func requestLambda(_ value: Double) {
+        // Snap to the 0.05 grid so repeated presses do not accumulate floating-point drift.
+        let snapped = (value / Self.lambdaStep).rounded() * Self.lambdaStep
+        let rounded = (snapped * 1e6).rounded() / 1e6
+        do {
+            send(.setLambda(try Lambda(rounded)))
+        } catch {
+            state.note("refused: \(Glyphs.unicode.lambdaSymbol) \(Format.fixed(rounded, 2)) is out of range [0, 1]", kind: .refused)
+        }
+    }
+
+    /// Handles one key; returns true when the screen should be redrawn.
+    @discardableResult
+    public func handle(_ key: Key) -> Bool {
+        if key == .resize { return true }
+        switch mode {
+        case .normal: return handleNormal(key)
+        case .lambdaEntry(let typed): return handleLambdaEntry(key, typed)
+        case .strategyChoice(let index): return handleStrategyChoice(key, index)
+        case .confirmQuit:
+            switch key {
+            case .char("y"), .char("Y"):
+                mode = .normal
+                stopAndQuit()
+            case .char("n"), .char("N"), .escape, .char("q"):
+                mode = .normal
+            default: return false
+            }
+            return true
+        }
+    }
+
+    private func handleNormal(_ key: Key) -> Bool {
+        if view.showHelp, key == .escape { view.showHelp = false; return true }
+        guard let action = KeyTable.action(for: key) else { return false }
+        switch action {
+        case .lambdaDown: requestLambda(targetLambda - Self.lambdaStep)
+        case .lambdaUp: requestLambda(targetLambda + Self.lambdaStep)
+        case .typeLambda: mode = .lambdaEntry("")
+        case .togglePause: send(state.activity == .paused ? .resume : .pause)
+        case .stepOnce: send(.stepOnce)
+        case .evaluateNow: send(.evaluateNow)
+        case .checkpointNow: send(.checkpointNow)
+        case .switchStrategy:
+            mode = .strategyChoice(StrategyName.allCases.firstIndex(of: state.strategy ?? .alright) ?? 0)
+        case .toggleLogScale:
+            view.logScale.toggle()
+            state.note("loss charts: \(view.logScale ? "log" : "linear") scale")
+        case .smoothingDown, .smoothingUp:
+            let next = view.smoothingIndex + (action == .smoothingUp ? 1 : -1)
+            view.smoothingIndex = min(max(next, 0), ViewSettings.smoothingWeights.count - 1)
+            state.setSmoothing(view.smoothingWeight)
+            state.note(view.smoothingWeight == 0 ? "smoothing off" : "smoothing: EMA weight \(view.smoothingWeight)")
+        case .toggleAxis:
+            view.axis = view.axis == .step ? .time : .step
+            state.note("x axis: \(view.axis == .step ? "step" : "wall time")")
+        case .cycleZoom:
+            view.zoomIndex = (view.zoomIndex + 1) % ViewSettings.zoomLevels.count
+        case .nextTheme:
+            view.themeIndex = (view.themeIndex + 1) % themeCount
+        case .toggleHelp:
+            view.showHelp.toggle()
+        case .quit:
+            if state.activity == .stopping || !state.activity.isLive || (state.activity == .waiting && state.header == nil) {
+                wantsExit = true
+            } else {
+                mode = .confirmQuit
+            }
+        }
+        return true
+    }
+
+    private func handleLambdaEntry(_ key: Key, _ typed: String) -> Bool {
+        switch key {
+        case .escape: mode = .normal
+        case .enter:
+            mode = .normal
+            do {
+                send(.setLambda(try Lambda(parsing: typed)))
+            } catch {
+                state.note("refused: \(error)", kind: .refused)
+            }
+        case .backspace: mode = .lambdaEntry(String(typed.dropLast()))
+        case .char(let c) where (c.isNumber || c == "." || c == "-" || c == "e") && typed.count < 12:
+            mode = .lambdaEntry(typed + String(c))
+        default: return false
+        }
+        return true
+    }
+
+    private func handleStrategyChoice(_ key: Key, _ index: Int) -> Bool {
+        let all = StrategyName.allCases
+        switch key {
+        case .escape: mode = .normal
+        case .left, .up: mode = .strategyChoice((index + all.count - 1) % all.count)
+        case .right, .down, .char("s"): mode = .strategyChoice((index + 1) % all.count)
+        case .enter:
+            mode = .normal
+            send(.switchStrategy(all[index]))
+        default: return false
+        }
+        return true
+    }
+
+    /// Checkpoint, then stop; the dashboard closes when the session reports it finished.
+    private func stopAndQuit() {
+        pendingStop = true
+        send(.checkpointNow)
+        send(.stop)
+    }
+}

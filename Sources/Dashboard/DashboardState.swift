@@ -1,0 +1,286 @@
+import Foundation
+import Telemetry
+import Training
+
+/// Where the run is, as the dashboard shows it.
+public enum RunActivity: Equatable, Sendable {
+    case waiting
+    case running
+    case paused
+    /// The dashboard asked the session to stop and waits for it to finish.
+    case stopping
+    case finished(RunFinished)
+
+    public var label: String {
+        switch self {
+        case .waiting: return "waiting"
+        case .running: return "running"
+        case .paused: return "paused"
+        case .stopping: return "stopping"
+        case .finished: return "finished"
+        }
+    }
+
+    public var isLive: Bool {
+        if case .finished = self { return false }
+        return true
+    }
+}
+
+/// One line for the event line.
+public struct DashboardMessage: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable { case info, acknowledged, refused, warning }
+    public var text: String
+    public var kind: Kind
+    public var step: Int?
+
+    public init(_ text: String, kind: Kind = .info, step: Int? = nil) {
+        self.text = text
+        self.kind = kind
+        self.step = step
+    }
+}
+
+/// A held-out evaluation point of one objective.
+public struct EvalPoint: Equatable, Sendable {
+    public var step: Int
+    public var time: Double
+    public var loss: Double
+
+    public init(step: Int, time: Double, loss: Double) {
+        self.step = step
+        self.time = time
+        self.loss = loss
+    }
+}
+
+/// Which objectives one step trained, for the objective strip.
+public enum StepChoice: Equatable, Sendable {
+    case sft, dpo, both, skipped
+
+    init(_ objectives: [Objective], applied: Bool) {
+        guard applied else { self = .skipped; return }
+        let sft = objectives.contains(.sft), dpo = objectives.contains(.dpo)
+        self = sft && dpo ? .both : dpo ? .dpo : sft ? .sft : .skipped
+    }
+}
+
+/// Everything the dashboard shows, folded from the session's events: no terminal, no tensors, so every panel's
+/// numbers can be tested on their own.
+public struct DashboardState {
+    public static let stripCapacity = 1024
+    public static let messageCapacity = 200
+
+    public private(set) var header: RunHeader?
+    public private(set) var strategy: StrategyName?
+    public private(set) var lambda: Double?
+    public private(set) var beta: Double?
+    public private(set) var learningRate: Double?
+    public private(set) var step = 0
+    public private(set) var epoch = 0
+    public private(set) var plannedSteps: Int?
+    public private(set) var maxEpochs: Int?
+    public private(set) var elapsedSeconds = 0.0
+    public private(set) var tokensSeen = 0
+    /// EMA (w = 0.8) of the steps' tokens/s and seconds per step.
+    public private(set) var tokensPerSecond: Double?
+    public private(set) var secondsPerStep: Double?
+    public private(set) var activity: RunActivity = .waiting
+
+    public private(set) var sft: MetricSeries
+    public private(set) var dpo: MetricSeries
+    public private(set) var sftEvals: [EvalPoint] = []
+    public private(set) var dpoEvals: [EvalPoint] = []
+    public private(set) var lastEval: EvalEvent?
+
+    /// The most recent steps' choices, oldest first (at most `stripCapacity`).
+    public private(set) var recentChoices: [StepChoice] = []
+    public private(set) var stepsTaken = 0
+    public private(set) var dpoStepsTaken = 0
+    /// (step, λ) at the start and at every change.
+    public private(set) var lambdaHistory: [(step: Int, lambda: Double)] = []
+    public private(set) var gaps: WeightedGaps?
+    /// Sequential and single-objective runs: the objective of the current epoch.
+    public private(set) var phase: Objective?
+    public private(set) var optima: Optima?
+    /// Trade-off trajectory: after each step, how many points each series had; the point is then the smoothed
+    /// (SFT, DPO) pair at those counts, so a smoothing change needs no recomputation here.
+    public private(set) var trajectory: [(sft: Int32, dpo: Int32)] = []
+
+    public private(set) var messages: [DashboardMessage] = []
+    /// Commands sent from the keyboard that the session has not yet answered.
+    public private(set) var pendingCommands: [SessionCommand] = []
+    public private(set) var system: SystemSample?
+    /// Bumped on every change, so the UI redraws only when something moved.
+    public private(set) var revision = 0
+
+    public init(smoothingWeight: Double = 0.9) {
+        sft = MetricSeries(smoothingWeight: smoothingWeight)
+        dpo = MetricSeries(smoothingWeight: smoothingWeight)
+    }
+
+    public func series(_ objective: Objective) -> MetricSeries { objective == .sft ? sft : dpo }
+    public func evals(_ objective: Objective) -> [EvalPoint] { objective == .sft ? sftEvals : dpoEvals }
+
+    /// Share of steps that trained DPO (mix steps count for both).
+    public var dpoShare: Double? { stepsTaken > 0 ? Double(dpoStepsTaken) / Double(stepsTaken) : nil }
+
+    /// Seconds left at the recent pace, when the planned length is known.
+    public var etaSeconds: Double? {
+        guard let planned = plannedSteps, let pace = secondsPerStep, activity.isLive else { return nil }
+        return Double(max(0, planned - step)) * pace
+    }
+
+    public var latestMessage: DashboardMessage? { messages.last }
+
+    /// The (SFT, DPO) smoothed point of trajectory entry `i`.
+    public func trajectoryPoint(_ i: Int) -> (sft: Double, dpo: Double)? {
+        let entry = trajectory[i]
+        guard entry.sft > 0, entry.dpo > 0 else { return nil }
+        return (sft.smoothed[Int(entry.sft) - 1], dpo.smoothed[Int(entry.dpo) - 1])
+    }
+
+    // MARK: - Folding events
+
+    public mutating func apply(_ record: RunRecord) {
+        revision &+= 1
+        switch record.event {
+        case .header(let h):
+            header = h
+            strategy = h.config.strategy
+            lambda = h.config.lambda.value
+            optima = h.config.optima
+            plannedSteps = h.plannedSteps
+            maxEpochs = h.config.maxEpochs
+            beta = h.settings["beta"].flatMap(Double.init)
+            learningRate = h.settings["learningRate"].flatMap(Double.init) ?? h.settings["lr"].flatMap(Double.init)
+        case .started(let s):
+            strategy = s.strategy
+            lambda = s.lambda
+            activity = .running
+            if s.step < step { truncate(after: s.step) }
+            step = s.step
+            lambdaHistory.append((s.step, s.lambda))
+            note(s.resumedFrom.map { "resumed from \($0) at step \(s.step)" } ?? "started \(s.strategy) at \(Self.lambdaText(s.lambda))",
+                 step: s.step)
+        case .step(let e):
+            fold(step: e, time: record.time)
+        case .eval(let e):
+            lastEval = e
+            if let m = e.sft { sftEvals.append(EvalPoint(step: e.step, time: record.time, loss: m.loss)) }
+            if let m = e.dpo { dpoEvals.append(EvalPoint(step: e.step, time: record.time, loss: m.loss)) }
+            var parts: [String] = []
+            if let m = e.sft { parts.append("SFT \(Format.loss(m.loss))") }
+            if let m = e.dpo { parts.append("DPO \(Format.loss(m.loss))") }
+            if let d = e.idealDistance { parts.append("ideal distance \(Format.loss(d))") }
+            note("eval at step \(e.step): " + parts.joined(separator: ", "), step: e.step)
+        case .commandApplied(let c):
+            let fromKeyboard = resolvePending(c.command)
+            // λ, pause and strategy changes get their own, more telling line below.
+            switch c.command {
+            case .setLambda, .pause, .resume, .switchStrategy: break
+            default: note("applied: \(c.command) at step \(c.step)", kind: fromKeyboard ? .acknowledged : .info, step: c.step)
+            }
+        case .commandRefused(let c):
+            _ = resolvePending(c.command)
+            note("refused: \(c.command): \(c.reason)", kind: .refused, step: c.step)
+        case .lambdaChanged(let c):
+            lambda = c.to
+            lambdaHistory.append((c.step, c.to))
+            note("\(Glyphs.unicode.lambdaSymbol) \(Format.fixed(c.from, 2)) → \(Format.fixed(c.to, 2)) at step \(c.step)",
+                 kind: .acknowledged, step: c.step)
+        case .strategyChanged(let c):
+            strategy = c.to
+            phase = nil
+            gaps = nil
+            note("strategy \(c.from) → \(c.to) at step \(c.step)", kind: .acknowledged, step: c.step)
+        case .paused(let p):
+            if activity != .stopping { activity = .paused }
+            note("paused after step \(p.step)", kind: .acknowledged, step: p.step)
+        case .resumed(let p):
+            if activity != .stopping { activity = .running }
+            note("resumed at step \(p.step)", kind: .acknowledged, step: p.step)
+        case .checkpointSaved(let c):
+            note("checkpoint saved at step \(c.step): \(c.path)", kind: .acknowledged, step: c.step)
+        case .warning(let w):
+            note("warning: \(w.message)", kind: .warning, step: w.step)
+        case .finished(let f):
+            activity = .finished(f)
+            pendingCommands.removeAll()
+            note("finished at step \(f.step) (\(f.reason.rawValue)): \(f.message)",
+                 kind: f.reason == .failed || f.reason == .nonFinite ? .warning : .info, step: f.step)
+        case .unknown:
+            revision &-= 1
+        }
+    }
+
+    private mutating func fold(step e: StepEvent, time: Double) {
+        step = e.step
+        epoch = e.epoch
+        strategy = e.strategy
+        lambda = e.lambda
+        learningRate = e.learningRate
+        elapsedSeconds = e.elapsedSeconds
+        tokensSeen += e.tokens
+        if e.tokensPerSecond.isFinite, e.tokensPerSecond > 0 {
+            tokensPerSecond = tokensPerSecond.map { 0.8 * $0 + 0.2 * e.tokensPerSecond } ?? e.tokensPerSecond
+        }
+        if e.stepSeconds.isFinite, e.stepSeconds >= 0 {
+            secondsPerStep = secondsPerStep.map { 0.8 * $0 + 0.2 * e.stepSeconds } ?? e.stepSeconds
+        }
+        if let m = e.sft { sft.append(step: e.step, time: e.elapsedSeconds, value: m.loss) }
+        if let m = e.dpo { dpo.append(step: e.step, time: e.elapsedSeconds, value: m.loss) }
+        trajectory.append((Int32(sft.count), Int32(dpo.count)))
+
+        let choice = StepChoice(e.objectives, applied: e.updateApplied)
+        recentChoices.append(choice)
+        if recentChoices.count > Self.stripCapacity { recentChoices.removeFirst(recentChoices.count - Self.stripCapacity) }
+        stepsTaken += 1
+        if e.objectives.contains(.dpo) { dpoStepsTaken += 1 }
+        if e.gaps != nil { gaps = e.gaps }
+        phase = e.strategy.isJoint ? nil : e.objectives.first
+    }
+
+    private mutating func truncate(after step: Int) {
+        sft.truncate(after: step)
+        dpo.truncate(after: step)
+        sftEvals.removeAll { $0.step > step }
+        dpoEvals.removeAll { $0.step > step }
+        trajectory = trajectory.map { (min($0.sft, Int32(sft.count)), min($0.dpo, Int32(dpo.count))) }
+        trajectory.removeLast(max(0, trajectory.count - step))
+    }
+
+    private mutating func resolvePending(_ command: SessionCommand) -> Bool {
+        guard let i = pendingCommands.firstIndex(of: command) else { return false }
+        pendingCommands.remove(at: i)
+        return true
+    }
+
+    // MARK: - From the keyboard and the sampler
+
+    /// A command the dashboard sent; its answer (applied or refused) clears it.
+    public mutating func noteSent(_ command: SessionCommand) {
+        revision &+= 1
+        pendingCommands.append(command)
+        if case .stop = command, activity.isLive { activity = .stopping }
+    }
+
+    public mutating func note(_ text: String, kind: DashboardMessage.Kind = .info, step: Int? = nil) {
+        revision &+= 1
+        messages.append(DashboardMessage(text, kind: kind, step: step))
+        if messages.count > Self.messageCapacity { messages.removeFirst(messages.count - Self.messageCapacity) }
+    }
+
+    public mutating func setSmoothing(_ weight: Double) {
+        revision &+= 1
+        sft.setSmoothing(weight)
+        dpo.setSmoothing(weight)
+    }
+
+    public mutating func update(system sample: SystemSample) {
+        revision &+= 1
+        system = sample
+    }
+
+    static func lambdaText(_ value: Double) -> String { "λ = \(Format.fixed(value, 2))" }
+}

@@ -1,0 +1,345 @@
+import Foundation
+import Telemetry
+import Training
+
+/// Draws a panel's frame with its title; returns the inside.
+func drawFrame(_ rect: Rect, title: String, on surface: Surface, glyphs: Glyphs) -> Rect {
+    guard rect.width >= 2, rect.height >= 2 else { return Rect(x: rect.x, y: rect.y, width: 0, height: 0) }
+    let right = rect.maxX - 1, bottom = rect.maxY - 1
+    surface.put(glyphs.topLeft, x: rect.x, y: rect.y, role: .border)
+    surface.put(glyphs.topRight, x: right, y: rect.y, role: .border)
+    surface.put(glyphs.bottomLeft, x: rect.x, y: bottom, role: .border)
+    surface.put(glyphs.bottomRight, x: right, y: bottom, role: .border)
+    for x in (rect.x + 1)..<right {
+        surface.put(glyphs.horizontal, x: x, y: rect.y, role: .border)
+        surface.put(glyphs.horizontal, x: x, y: bottom, role: .border)
+    }
+    for y in (rect.y + 1)..<bottom {
+        surface.put(glyphs.vertical, x: rect.x, y: y, role: .border)
+        surface.put(glyphs.vertical, x: right, y: y, role: .border)
+    }
+    surface.put(" \(title) ", x: rect.x + 2, y: rect.y, role: .title, clip: Rect(x: rect.x + 1, y: rect.y, width: rect.width - 2, height: 1))
+    return rect.inset(1)
+}
+
+/// Writes label/value runs left to right on one row; stops at the rect's edge.
+struct RowWriter {
+    let surface: Surface
+    let clip: Rect
+    var x: Int
+    let y: Int
+
+    init(_ surface: Surface, _ rect: Rect, row: Int) {
+        self.surface = surface
+        clip = rect
+        x = rect.x
+        y = rect.y + row
+    }
+
+    mutating func write(_ text: String, _ role: Role = .text) {
+        guard y < clip.maxY else { return }
+        surface.put(text, x: x, y: y, role: role, clip: clip)
+        x += text.unicodeScalars.count
+    }
+}
+
+/// The five panels, the event line and the footer, drawn from the controller's state and view.
+public final class DashboardRenderer {
+    private let sftScratch = LineChart.Scratch()
+    private let dpoScratch = LineChart.Scratch()
+    private let planeScratch = LineChart.Scratch()
+    private var planePoints: [(sft: Double, dpo: Double)] = []
+
+    public init() {}
+
+    /// Draws a whole frame; the caller has cleared the surface.
+    public func draw(_ controller: DashboardController, on target: Surface, glyphs: Glyphs, colors: Bool) {
+        let surface: Surface = glyphs.usesBraille ? target : ASCIISurface(target)
+        guard let layout = DashboardLayout.compute(width: surface.width, height: surface.height) else {
+            drawTooSmall(on: surface)
+            return
+        }
+        let state = controller.state, view = controller.view
+        drawLosses(state, view, layout.losses, surface, glyphs)
+        drawObjective(state, layout.objective, surface, glyphs, letters: !colors)
+        drawControl(state, controller.mode, layout.control, surface, glyphs)
+        drawTradeoff(state, layout.tradeoff, surface, glyphs)
+        drawSystem(state, layout.system, surface, glyphs)
+        drawEvents(state, layout.events, surface)
+        drawFooter(controller, layout.footer, surface, glyphs)
+        if view.showHelp { HelpOverlay.draw(on: surface, glyphs: glyphs) }
+    }
+
+    func drawTooSmall(on surface: Surface) {
+        let lines = [
+            "Terminal too small: \(surface.width)x\(surface.height).",
+            "xright needs at least \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight).",
+            "Enlarge the window; q quits.",
+        ]
+        let top = max(0, (surface.height - lines.count) / 2)
+        for (i, line) in lines.enumerated() {
+            surface.put(line, x: max(0, (surface.width - line.count) / 2), y: top + i, role: i == 0 ? .warning : .text)
+        }
+    }
+
+    // MARK: Losses
+
+    private func drawLosses(_ state: DashboardState, _ view: ViewSettings, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
+        let inner = drawFrame(rect, title: "Losses", on: surface, glyphs: glyphs)
+        guard inner.height >= 4 else { return }
+        var header = RowWriter(surface, inner, row: 0)
+        header.write(view.smoothingWeight == 0 ? "raw" : "EMA \(view.smoothingWeight)", .muted)
+        header.write(" · \(view.logScale ? "log" : "linear")", .muted)
+        header.write(" · x: \(view.axis == .step ? "step" : "time")", .muted)
+        if case .last(let n) = view.zoom { header.write(" · last \(Int(n))", .muted) }
+        header.write(" · \(glyphs.evalMark) eval", .evalMark)
+
+        let (_, charts) = inner.splitTop(1)
+        let (top, bottom) = charts.splitTop(charts.height / 2)
+        let xRange = self.xRange(state, view)
+        drawLossChart(.sft, state, view, top, surface, glyphs, xRange, sftScratch)
+        drawLossChart(.dpo, state, view, bottom, surface, glyphs, xRange, dpoScratch)
+    }
+
+    private func xRange(_ state: DashboardState, _ view: ViewSettings) -> (Double, Double) {
+        let byStep = view.axis == .step
+        let last = max(byStep ? Double(state.step) : state.elapsedSeconds,
+                       byStep ? (state.sft.steps.last ?? 0) : (state.sft.times.last ?? 0),
+                       byStep ? (state.dpo.steps.last ?? 0) : (state.dpo.times.last ?? 0))
+        let first = byStep ? min(state.sft.steps.first ?? last, state.dpo.steps.first ?? last)
+                           : min(state.sft.times.first ?? last, state.dpo.times.first ?? last)
+        switch view.zoom {
+        case .whole: return (first, NiceRange.ceiling(max(last, first + 1)))
+        case .last(let n): return (max(first, last - n), max(last, first + 1))
+        }
+    }
+
+    private func drawLossChart(_ objective: Objective, _ state: DashboardState, _ view: ViewSettings, _ rect: Rect,
+                               _ surface: Surface, _ glyphs: Glyphs, _ xRange: (Double, Double), _ scratch: LineChart.Scratch) {
+        guard rect.height >= 3 else { return }
+        let series = state.series(objective)
+        let (smoothRole, rawRole): (Role, Role) = objective == .sft ? (.sftSmooth, .sftRaw) : (.dpoSmooth, .dpoRaw)
+        var legend = RowWriter(surface, rect, row: 0)
+        legend.write(objective == .sft ? "SFT " : "DPO ", smoothRole)
+        if let last = series.last {
+            legend.write(Format.loss(last), .text)
+            if view.smoothingWeight > 0, let s = series.lastSmoothed { legend.write("  ema ", .muted); legend.write(Format.loss(s), smoothRole) }
+            if let m = series.minimum { legend.write("  min ", .muted); legend.write(Format.loss(m), .text) }
+            if let e = state.evals(objective).last { legend.write("  eval ", .muted); legend.write(Format.loss(e.loss), .evalMark) }
+        } else {
+            legend.write("no steps yet", .muted)
+        }
+        let xs = view.axis == .step ? series.steps : series.times
+        // The axis choice is part of the generation: step and time curves share the cache slots.
+        let generation = series.generation * 2 + (view.axis == .step ? 0 : 1)
+        var curves = [LineChart.Curve(xs: xs, ys: series.raw, role: rawRole, generation: generation)]
+        if view.smoothingWeight > 0 {
+            curves.append(LineChart.Curve(xs: xs, ys: series.smoothed, role: smoothRole, generation: generation))
+        }
+        var chart = LineChart(curves: curves, xRange: xRange, logScale: view.logScale,
+                              xLabel: view.axis == .step ? { String(Int($0)) } : { Format.duration($0) })
+        chart.marks = state.evals(objective).map { (view.axis == .step ? Double($0.step) : $0.time, $0.loss) }
+        let (_, plot) = rect.splitTop(1)
+        chart.draw(on: surface, in: plot, glyphs: glyphs, scratch: scratch)
+    }
+
+    // MARK: Objective choice
+
+    private func drawObjective(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs, letters: Bool) {
+        let inner = drawFrame(rect, title: "Objective choice", on: surface, glyphs: glyphs)
+        guard inner.height >= 1 else { return }
+        ObjectiveStrip(choices: state.recentChoices, total: state.stepsTaken)
+            .draw(on: surface, x: inner.x, y: inner.y, width: inner.width, glyphs: glyphs, letters: letters)
+        var share = RowWriter(surface, inner, row: 1)
+        share.write("DPO share ", .muted)
+        share.write(state.dpoShare.map { Format.fixed(100 * $0, 1) + "%" } ?? "--", .dpoSmooth)
+        share.write("  \(glyphs.lambdaSymbol) ", .muted)
+        share.write(state.lambda.map { Format.fixed($0, 2) } ?? "--", .text)
+        let recent = state.recentChoices.suffix(100)
+        if !recent.isEmpty {
+            let dpo = recent.filter { $0 == .dpo || $0 == .both }.count
+            share.write("  last \(recent.count): ", .muted)
+            share.write(Format.fixed(100 * Double(dpo) / Double(recent.count), 0) + "%", .text)
+        }
+        var detail = RowWriter(surface, inner, row: 2)
+        if let gaps = state.gaps {
+            detail.write("gaps  SFT ", .muted); detail.write(Format.loss(gaps.sft), .sftSmooth)
+            detail.write("  DPO ", .muted); detail.write(Format.loss(gaps.dpo), .dpoSmooth)
+            detail.write("  → \(gaps.dpo > gaps.sft ? "DPO" : "SFT")", .text)
+        } else if let phase = state.phase {
+            detail.write("phase ", .muted)
+            detail.write(phase == .sft ? "SFT" : "DPO", phase == .sft ? .sftSmooth : .dpoSmooth)
+            detail.write("  epoch \(state.epoch + 1)\(state.maxEpochs.map { "/\($0)" } ?? "")", .muted)
+        } else if state.stepsTaken > 0 {
+            detail.write(letters ? "S = SFT  D = DPO  M = both" : "", .muted)
+            if !letters {
+                detail.write(String(glyphs.stripCell), .sftSmooth); detail.write(" SFT  ", .muted)
+                detail.write(String(glyphs.stripCell), .dpoSmooth); detail.write(" DPO  ", .muted)
+                detail.write(String(glyphs.stripCell), .mix); detail.write(" both", .muted)
+            }
+        }
+    }
+
+    // MARK: Control
+
+    private func drawControl(_ state: DashboardState, _ mode: DashboardController.InputMode, _ rect: Rect,
+                             _ surface: Surface, _ glyphs: Glyphs) {
+        let inner = drawFrame(rect, title: "Control", on: surface, glyphs: glyphs)
+        var row0 = RowWriter(surface, inner, row: 0)
+        row0.write(state.strategy?.rawValue ?? "--", .title)
+        row0.write("  ")
+        let activityRole: Role = {
+            switch state.activity {
+            case .running: return .good
+            case .paused, .stopping: return .warning
+            case .waiting: return .muted
+            case .finished(let f): return f.reason == .failed || f.reason == .nonFinite ? .error : .muted
+            }
+        }()
+        row0.write(state.activity.label.uppercased(), activityRole)
+
+        var row1 = RowWriter(surface, inner, row: 1)
+        row1.write("\(glyphs.lambdaSymbol) ", .muted)
+        let gaugeWidth = max(4, inner.width - row1.x + inner.x - 12)
+        Gauge(fraction: state.lambda ?? 0).draw(on: surface, x: row1.x, y: row1.y, width: gaugeWidth, glyphs: glyphs)
+        row1.x += gaugeWidth
+        row1.write(" " + (state.lambda.map { Format.fixed($0, 2) } ?? "--"), .text)
+        if let pending = state.pendingCommands.last(where: { if case .setLambda = $0 { return true } else { return false } }),
+           case .setLambda(let l) = pending {
+            row1.write(" →" + Format.fixed(l.value, 2), .warning)
+        }
+
+        var row2 = RowWriter(surface, inner, row: 2)
+        row2.write("\(glyphs.betaSymbol) ", .muted); row2.write(state.beta.map { Format.loss($0) } ?? "--")
+        row2.write("  lr ", .muted); row2.write(state.learningRate.map { Format.loss($0) } ?? "--")
+
+        var row3 = RowWriter(surface, inner, row: 3)
+        row3.write("step ", .muted)
+        row3.write("\(state.step)" + (state.plannedSteps.map { "/\($0)" } ?? ""), .text)
+        row3.write("  epoch ", .muted)
+        row3.write("\(state.epoch + 1)" + (state.maxEpochs.map { "/\($0)" } ?? ""), .text)
+
+        var row4 = RowWriter(surface, inner, row: 4)
+        row4.write("tok/s ", .muted); row4.write(state.tokensPerSecond.map { Format.count($0) } ?? "--")
+        row4.write("  elapsed ", .muted); row4.write(Format.duration(state.elapsedSeconds))
+
+        var row5 = RowWriter(surface, inner, row: 5)
+        row5.write("ETA ", .muted); row5.write(state.etaSeconds.map { Format.duration($0) } ?? "--")
+        if let planned = state.plannedSteps, planned > 0 {
+            row5.write("  ")
+            let width = max(0, inner.maxX - row5.x)
+            Gauge(fraction: Double(state.step) / Double(planned)).draw(on: surface, x: row5.x, y: row5.y, width: width, glyphs: glyphs)
+        }
+        var row6 = RowWriter(surface, inner, row: 6)
+        row6.write("tokens ", .muted); row6.write(Format.count(Double(state.tokensSeen)))
+        if let d = state.lastEval?.idealDistance { row6.write("  ideal dist ", .muted); row6.write(Format.loss(d)) }
+    }
+
+    // MARK: Trade-off
+
+    private func drawTradeoff(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
+        let inner = drawFrame(rect, title: "Trade-off (SFT, DPO)", on: surface, glyphs: glyphs)
+        planePoints.removeAll(keepingCapacity: true)
+        // One point per change of either smoothed loss is enough (mix steps change both, alright one).
+        var previous: (Int32, Int32) = (0, 0)
+        for entry in state.trajectory where entry.sft > 0 && entry.dpo > 0 && (entry.sft, entry.dpo) != previous {
+            previous = (entry.sft, entry.dpo)
+            planePoints.append((state.sft.smoothed[Int(entry.sft) - 1], state.dpo.smoothed[Int(entry.dpo) - 1]))
+        }
+        TradeoffPlane(points: planePoints, ideal: state.optima.map { ($0.sft, $0.dpo) })
+            .draw(on: surface, in: inner, glyphs: glyphs, scratch: planeScratch)
+    }
+
+    // MARK: System
+
+    private func drawSystem(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
+        let inner = drawFrame(rect, title: "System", on: surface, glyphs: glyphs)
+        guard inner.height >= 1 else { return }
+        var row = 0
+        if let sample = state.system {
+            if sample.gpus.isEmpty {
+                var w = RowWriter(surface, inner, row: row)
+                w.write("no GPU", .muted)
+                if case .none(let reason) = sample.gpuSource { w.write(" (\(reason))", .muted) }
+                row += 1
+            }
+            for gpu in sample.gpus where row < inner.height - 1 {
+                var w = RowWriter(surface, inner, row: row)
+                w.write("GPU\(gpu.index) ", .title)
+                w.write(String(gpu.name.prefix(18)) + " ", .text)
+                w.write(gpu.utilizationPercent.map { Format.fixed($0, 0) + "%" } ?? "--%", .text)
+                if let used = gpu.memoryUsedMiB {
+                    w.write(" mem ", .muted)
+                    w.write(Format.fixed(used / 1024, 1) + (gpu.memoryTotalMiB.map { "/" + Format.fixed($0 / 1024, 1) } ?? "") + "G")
+                }
+                if let t = gpu.temperatureCelsius { w.write(" " + Format.fixed(t, 0) + "C") }
+                if let p = gpu.powerWatts { w.write(" " + Format.fixed(p, 0) + "W") }
+                row += 1
+            }
+            var w = RowWriter(surface, inner, row: min(row, inner.height - 1))
+            w.write("CPU ", .muted); w.write(sample.processCPUPercent.map { Format.fixed($0, 0) + "%" } ?? "--")
+            w.write("  RSS ", .muted); w.write(sample.residentBytes.map(Format.bytes) ?? "--")
+        } else {
+            var w = RowWriter(surface, inner, row: 0)
+            w.write("sampling…", .muted)
+        }
+    }
+
+    // MARK: Events and footer
+
+    private func drawEvents(_ state: DashboardState, _ rect: Rect, _ surface: Surface) {
+        let shown = state.messages.suffix(rect.height)
+        let firstRow = rect.maxY - shown.count
+        for (i, message) in shown.enumerated() {
+            let role: Role = {
+                switch message.kind {
+                case .info: return .text
+                case .acknowledged: return .good
+                case .refused: return .warning
+                case .warning: return .error
+                }
+            }()
+            surface.put(message.text, x: rect.x + 1, y: firstRow + i, role: role, clip: rect)
+        }
+    }
+
+    private func drawFooter(_ controller: DashboardController, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
+        var w = RowWriter(surface, rect, row: 0)
+        w.write(" ")
+        switch controller.mode {
+        case .normal:
+            w.write(KeyTable.footer(width: rect.width - 2, lambdaSymbol: glyphs.lambdaSymbol), .muted)
+        case .lambdaEntry(let typed):
+            w.write("\(glyphs.lambdaSymbol) = ", .title)
+            w.write(typed + "_", .selected)
+            w.write("   Enter apply · Esc cancel", .muted)
+        case .strategyChoice(let index):
+            w.write("strategy: ", .title)
+            for (i, name) in StrategyName.allCases.enumerated() {
+                w.write(i == index ? "[\(name.rawValue)]" : " \(name.rawValue) ", i == index ? .selected : .text)
+            }
+            w.write("  ←/→ Enter Esc", .muted)
+        case .confirmQuit:
+            w.write("Stop the run? A checkpoint is written first.  y stop and quit · n keep training", .warning)
+        }
+    }
+}
+
+/// The `?` overlay: every binding from the key table, in a box in the middle of the screen.
+enum HelpOverlay {
+    static func draw(on surface: Surface, glyphs: Glyphs) {
+        let lines = KeyTable.bindings.map { b -> String in
+            let label = b.label.replacingOccurrences(of: "λ", with: glyphs.lambdaSymbol)
+            return label.padding(toLength: 6, withPad: " ", startingAt: 0) + b.help.replacingOccurrences(of: "λ", with: glyphs.lambdaSymbol)
+        }
+        let width = min(surface.width - 2, (lines.map(\.count).max() ?? 0) + 4)
+        let height = min(surface.height - 2, lines.count + 4)
+        let box = Rect(x: (surface.width - width) / 2, y: (surface.height - height) / 2, width: width, height: height)
+        surface.fill(box)
+        let inner = drawFrame(box, title: "Keys (? or Esc closes)", on: surface, glyphs: glyphs)
+        for (i, line) in lines.enumerated() where i + 1 < inner.height {
+            surface.put(line, x: inner.x + 1, y: inner.y + 1 + i, role: .text, clip: inner)
+        }
+    }
+}
+

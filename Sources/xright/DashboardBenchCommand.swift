@@ -1,0 +1,280 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Dashboard
+import Foundation
+import Training
+
+/// `xright bench tui`: what the dashboard costs. Draw time per frame with long curves, bytes sent to a terminal
+/// per second (read from a pty), keypress-to-screen latency, and training tokens/s with the dashboard open
+/// against headless.
+struct DashboardBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tui",
+        abstract: "Dashboard draw time, terminal bytes/s, key latency and its cost to training throughput.",
+        discussion: """
+            Draw time: frames of a 200×60 dashboard whose SFT and DPO curves hold --points points each, drawn \
+            off-screen (widgets, downsampling, layout; not the terminal write). Bytes/s and key latency: a child \
+            xright runs the dashboard in a 120×40 pseudo-terminal and the bytes it writes are counted. Training: \
+            the child trains the same configuration headless, then with the dashboard open; the training is a \
+            calibrated CPU load standing in for the engine (a fixed amount of arithmetic per token).
+            """)
+
+    @Option(help: "Points per curve for the draw-time figure.")
+    var points: Int = 100_000
+
+    @Option(help: "Frames to time.")
+    var frames: Int = 60
+
+    @Option(help: "Seconds of steady state over which bytes/s is counted.")
+    var seconds: Double = 5
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Option(help: .hidden) var childReport: String?
+    @Option(help: .hidden) var phaseSeconds: Double = 4
+
+    func validate() throws {
+        guard points >= 1 else { throw ValidationError("--points must be at least 1, got \(points)") }
+        guard frames >= 1 else { throw ValidationError("--frames must be at least 1, got \(frames)") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive, got \(seconds)") }
+    }
+
+    func run() throws {
+        if let childReport { return try TUIBenchChild.run(report: childReport, phaseSeconds: phaseSeconds) }
+        let progress = ProgressLine()
+        progress.update("bench tui: folding \(points) steps into the dashboard state…")
+        let draw = try TUIBenchDraw.measure(points: points, frames: frames)
+        progress.update("bench tui: dashboard in a 120×40 pty (≈\(Int(phaseSeconds * 2 + seconds + 10)) s)…")
+        let pty = try TUIBenchPTY.measure(steadySeconds: seconds, phaseSeconds: phaseSeconds)
+        progress.finish()
+        let result = TUIBenchResult(
+            pointsPerCurve: points, drawMsMedian: draw.median * 1000, drawMsMax: draw.max * 1000,
+            bytesPerSecond120x40: pty.bytesPerSecond, keyToScreenMsMedian: pty.keyLatencyMedian * 1000,
+            keyToScreenMsMax: pty.keyLatencyMax * 1000, tokensPerSecondHeadless: pty.headlessTokensPerSecond,
+            tokensPerSecondDashboard: pty.dashboardTokensPerSecond,
+            throughputRatio: pty.dashboardTokensPerSecond / max(1e-9, pty.headlessTokensPerSecond),
+            trainingLoad: "synthetic CPU load (stand-in for the engine)")
+        if json {
+            print(try JSONOutput.string(result))
+        } else {
+            print("""
+                dashboard benchmark
+                  draw 200×60, \(points) points/curve   median \(fmt(result.drawMsMedian, 2)) ms, max \(fmt(result.drawMsMax, 2)) ms   (goal: median < 2 ms)
+                  bytes to terminal, 120×40       \(fmt(result.bytesPerSecond120x40, 0)) B/s   (goal < 8192)
+                  key to changed screen           median \(fmt(result.keyToScreenMsMedian, 1)) ms, max \(fmt(result.keyToScreenMsMax, 1)) ms   (goal < 50 ms)
+                  training tokens/s               headless \(fmt(result.tokensPerSecondHeadless, 0)), dashboard open \(fmt(result.tokensPerSecondDashboard, 0)), ratio \(fmt(result.throughputRatio, 3))   (goal ≥ 0.97; \(result.trainingLoad))
+                """)
+        }
+    }
+}
+
+struct TUIBenchResult: Encodable {
+    var pointsPerCurve: Int
+    var drawMsMedian: Double
+    var drawMsMax: Double
+    var bytesPerSecond120x40: Double
+    var keyToScreenMsMedian: Double
+    var keyToScreenMsMax: Double
+    var tokensPerSecondHeadless: Double
+    var tokensPerSecondDashboard: Double
+    var throughputRatio: Double
+    var trainingLoad: String
+}
+
+enum TUIBenchDraw {
+    /// Folds `points` mix steps (one SFT and one DPO loss each) from a real session, then times whole frames.
+    static func measure(points: Int, frames: Int) throws -> (median: Double, max: Double) {
+        let (session, _) = try DashboardBenchLoad.makeSession(strategy: .mix, steps: points, secondsPerStep: 0,
+                                                               tokensPerBatch: 1, iterationsPerToken: 0)
+        let controller = DashboardController(sink: session)
+        session.subscribe { controller.apply($0) }
+        try session.run()
+        let surface = TextSurface(width: 200, height: 60)
+        let renderer = DashboardRenderer()
+        var times: [Double] = []
+        for _ in 0..<frames {
+            let start = DispatchTime.now().uptimeNanoseconds
+            surface.clear()
+            renderer.draw(controller, on: surface, glyphs: .unicode, colors: true)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        return (times[times.count / 2], times.last!)
+    }
+}
+
+/// The child side: trains headless, then with the dashboard on its (pseudo-)terminal; reports tokens/s of both.
+enum TUIBenchChild {
+    struct Report: Codable { var headless: Double; var dashboard: Double }
+
+    /// Tokens/s over the steps seen before the first pause.
+    final class Meter {
+        private let lock = NSLock()
+        private var tokens = 0, first: Double?, last: Double?, firstTokens = 0, stopped = false
+
+        func observe(_ record: RunRecord) {
+            lock.lock()
+            defer { lock.unlock() }
+            switch record.event {
+            case .step(let s) where !stopped:
+                if first == nil { first = s.elapsedSeconds; firstTokens = s.tokens }
+                tokens += s.tokens
+                last = s.elapsedSeconds
+            case .paused: stopped = true
+            default: break
+            }
+        }
+
+        var tokensPerSecond: Double {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let first, let last, last > first else { return 0 }
+            return Double(tokens - firstTokens) / (last - first)
+        }
+    }
+
+    static func run(report: String, phaseSeconds: Double) throws {
+        let iterations = SyntheticLoadBackend.calibrate(tokensPerStep: 512, secondsPerStep: 0.01)
+        let (headless, _) = try DashboardBenchLoad.makeSession(steps: 1_000_000, secondsPerStep: 0.01, iterationsPerToken: iterations)
+        let headlessMeter = Meter()
+        headless.subscribe(headlessMeter.observe)
+        try headless.start()
+        Thread.sleep(forTimeInterval: phaseSeconds)
+        headless.send(.stop)
+        _ = headless.waitUntilFinished(timeout: 10)
+
+        let (live, _) = try DashboardBenchLoad.makeSession(steps: 1_000_000, secondsPerStep: 0.01, iterationsPerToken: iterations)
+        let liveMeter = Meter()
+        live.subscribe(liveMeter.observe)
+        try Dashboard.run(session: live, options: DashboardOptions(pollGPU: false)) { try live.start() }
+        _ = live.waitUntilFinished(timeout: 10)
+        let data = try JSONEncoder().encode(Report(headless: headlessMeter.tokensPerSecond, dashboard: liveMeter.tokensPerSecond))
+        try data.write(to: URL(fileURLWithPath: report))
+    }
+}
+
+/// The parent side: a 120×40 pty, the child on it, every byte it writes counted with its arrival time.
+enum TUIBenchPTY {
+    struct Result {
+        var bytesPerSecond: Double
+        var keyLatencyMedian: Double
+        var keyLatencyMax: Double
+        var headlessTokensPerSecond: Double
+        var dashboardTokensPerSecond: Double
+    }
+
+    final class Recorder {
+        private let lock = NSLock()
+        private var chunks: [(time: Double, bytes: Int)] = []
+
+        func add(_ n: Int) {
+            lock.lock()
+            chunks.append((now(), n))
+            lock.unlock()
+        }
+
+        func bytes(from: Double, to: Double) -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return chunks.filter { $0.time >= from && $0.time < to }.reduce(0) { $0 + $1.bytes }
+        }
+
+        var lastTime: Double? { lock.lock(); defer { lock.unlock() }; return chunks.last?.time }
+        var firstTime: Double? { lock.lock(); defer { lock.unlock() }; return chunks.first?.time }
+
+        func firstArrival(after time: Double) -> Double? {
+            lock.lock()
+            defer { lock.unlock() }
+            return chunks.first { $0.time > time }?.time
+        }
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    static func measure(steadySeconds: Double, phaseSeconds: Double) throws -> Result {
+        var master: Int32 = 0, slave: Int32 = 0
+        var size = winsize(ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0)
+        guard openpty(&master, &slave, nil, nil, &size) == 0 else { throw BenchError("openpty failed: errno \(errno)") }
+        let reportPath = FileManager.default.temporaryDirectory.appendingPathComponent("xright-tui-bench-\(getpid()).json").path
+        defer { unlink(reportPath) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in Int32(0)...2 { posix_spawn_file_actions_adddup2(&actions, slave, fd) }
+        posix_spawn_file_actions_addclose(&actions, master)
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let arguments = [executable, "bench", "tui", "--child-report", reportPath, "--phase-seconds", String(phaseSeconds)]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TERM"] = "xterm-256color"
+        environment.removeValue(forKey: "NO_COLOR")
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        close(slave)
+        guard spawned == 0 else { throw BenchError("cannot start \(executable): errno \(spawned)") }
+
+        let recorder = Recorder()
+        let masterFD = master
+        let reader = Thread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(masterFD, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                recorder.add(n)
+            }
+        }
+        reader.start()
+        func send(_ text: String) { _ = text.withCString { write(master, $0, strlen($0)) } }
+
+        // The headless phase and calibration come first; the dashboard's first frame starts the clock.
+        let deadline = now() + phaseSeconds + 30
+        while recorder.firstTime == nil && now() < deadline { usleep(20_000) }
+        guard let opened = recorder.firstTime else { throw BenchError("the dashboard never drew") }
+        let warmUp = 2.0
+        Thread.sleep(forTimeInterval: max(0, opened + warmUp + steadySeconds - now()))
+        let bytes = recorder.bytes(from: opened + warmUp, to: opened + warmUp + steadySeconds)
+        // Training goes on a little longer so its tokens/s covers the same span, then pause for the key trials.
+        Thread.sleep(forTimeInterval: max(0, opened + phaseSeconds - now()))
+        send("p")
+        Thread.sleep(forTimeInterval: 1)
+        var latencies: [Double] = []
+        for _ in 0..<10 {
+            // Wait for a quiet moment (no frame for 150 ms) so the next bytes answer the key.
+            let quietDeadline = now() + 3
+            while let last = recorder.lastTime, now() - last < 0.15, now() < quietDeadline { usleep(10_000) }
+            let sent = now()
+            send("g")
+            let answerDeadline = sent + 1
+            while recorder.firstArrival(after: sent) == nil && now() < answerDeadline { usleep(1_000) }
+            if let arrival = recorder.firstArrival(after: sent) { latencies.append(arrival - sent) }
+        }
+        send("q")
+        Thread.sleep(forTimeInterval: 0.3)
+        send("y")
+        var status: Int32 = 0
+        let exitDeadline = now() + 30
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if now() > exitDeadline { kill(pid, SIGKILL); waitpid(pid, &status, 0); break }
+            usleep(50_000)
+        }
+        close(master)
+        let report = try JSONDecoder().decode(TUIBenchChild.Report.self,
+                                              from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
+        latencies.sort()
+        guard !latencies.isEmpty else { throw BenchError("no key press was answered within 1 s") }
+        return Result(bytesPerSecond: Double(bytes) / steadySeconds, keyLatencyMedian: latencies[latencies.count / 2],
+                      keyLatencyMax: latencies.last!, headlessTokensPerSecond: report.headless,
+                      dashboardTokensPerSecond: report.dashboard)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
