@@ -177,7 +177,12 @@ public enum RunSetup {
                                               "trainable_parameters": String(model.trainableParameters.scalarCount),
                                               // Sums split across threads round differently: a resume that
                                               // must be bit-exact runs with as many threads as the run did.
-                                              "engine_threads": String(EngineThreads.count)])
+                                              "engine_threads": String(EngineThreads.count),
+                                              // Shown by the dashboard's control panel.
+                                              "beta": String(options.preference.beta),
+                                              "learningRate": String(options.learningRate),
+                                              "batchSize": String(options.batchSize),
+                                              "model": options.modelDirectory ?? "preset " + (options.modelPreset ?? "demo")])
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
         return PreparedRun(session: session, backend: backend, tokenizer: tokenizer, options: options, dataSummary: summary)
