@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Dashboard
+import Engine
 import Foundation
 import Training
 
@@ -56,7 +57,7 @@ struct DashboardBenchCommand: ParsableCommand {
             keyToScreenMsMax: pty.keyLatencyMax * 1000, tokensPerSecondHeadless: pty.headlessTokensPerSecond,
             tokensPerSecondDashboard: pty.dashboardTokensPerSecond,
             throughputRatio: pty.dashboardTokensPerSecond / max(1e-9, pty.headlessTokensPerSecond),
-            trainingLoad: "synthetic CPU load (stand-in for the engine)")
+            trainingLoad: "the engine: demo preset on the demo task, ALRIGHT λ 0.5")
         if json {
             print(try JSONOutput.string(result))
         } else {
@@ -136,9 +137,17 @@ enum TUIBenchChild {
         }
     }
 
+    /// The real engine on the demo model and task, no run directory: what `xright demo` trains.
+    static func engineSession() throws -> TrainingSession {
+        let training = TrainingConfig(strategy: .alright, lambda: try Lambda(0.5), maxEpochs: 10_000, maxSteps: 1_000_000,
+                                      evalEvery: nil, checkpointOnFinish: false)
+        return try RunSetup.prepare(RunOptions(modelPreset: "demo", training: training), runDirectory: nil,
+                                    programVersion: XRightVersion.string).session
+    }
+
     static func run(report: String, phaseSeconds: Double) throws {
-        let iterations = SyntheticLoadBackend.calibrate(tokensPerStep: 512, secondsPerStep: 0.01)
-        let (headless, _) = try DashboardBenchLoad.makeSession(steps: 1_000_000, secondsPerStep: 0.01, iterationsPerToken: iterations)
+        EngineThreads.configure()
+        let headless = try engineSession()
         let headlessMeter = Meter()
         headless.subscribe(headlessMeter.observe)
         try headless.start()
@@ -146,7 +155,7 @@ enum TUIBenchChild {
         headless.send(.stop)
         _ = headless.waitUntilFinished(timeout: 10)
 
-        let (live, _) = try DashboardBenchLoad.makeSession(steps: 1_000_000, secondsPerStep: 0.01, iterationsPerToken: iterations)
+        let live = try engineSession()
         let liveMeter = Meter()
         live.subscribe(liveMeter.observe)
         try Dashboard.run(session: live, options: DashboardOptions(pollGPU: false)) { try live.start() }

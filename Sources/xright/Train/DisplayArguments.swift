@@ -1,0 +1,42 @@
+import ArgumentParser
+import Dashboard
+import Foundation
+import Training
+
+/// How a live run is shown: the dashboard on a terminal, progress lines otherwise.
+struct DisplayArguments: ParsableArguments {
+    @Flag(help: "Print progress lines instead of opening the dashboard (also when stdout is not a terminal).")
+    var noTUI = false
+
+    @Option(help: "Dashboard theme (themes/*.theme: default, light, high-contrast, or your own).")
+    var theme: String?
+
+    @Flag(help: "Do not poll NVML or nvidia-smi for GPU figures.")
+    var noGPU = false
+
+    @Flag(help: "Draw with ASCII characters even on a UTF-8 terminal.")
+    var ascii = false
+
+    /// The dashboard options, or nil when the run should print progress lines.
+    func dashboardOptions(headless: Bool) -> DashboardOptions? {
+        guard !headless, DashboardOptions.shouldUseTUI(stdoutIsTerminal: isatty(STDOUT_FILENO) == 1, noTUI: noTUI) else {
+            return nil
+        }
+        return DashboardOptions(themeName: theme, pollGPU: !noGPU, forceASCII: ascii)
+    }
+}
+
+/// Shows a live session in the dashboard until the user quits or the run ends, then waits for the session to
+/// finish (quitting asks it to checkpoint and stop).
+enum LiveDashboard {
+    static func run(_ session: TrainingSession, options: DashboardOptions) throws -> RunFinished {
+        _ = try Dashboard.run(session: session, options: options) { try session.start() }
+        if session.status.finished == nil {
+            // The dashboard closed on a live run without stopping it (it only does that on an error path):
+            // keep the run's data safe with a checkpoint and a clean stop.
+            session.send(.checkpointNow)
+            session.send(.stop)
+        }
+        return session.waitUntilFinished()!
+    }
+}
