@@ -134,7 +134,7 @@ def train(args):
         "seed": args.seed, "config": config, "plannedSteps": planned,
         "modelFingerprint": f"hf:{os.path.abspath(args.model)}", "dataFingerprints": fingerprints,
         "settings": {
-            "engine": f"pytorch {torch.__version__}", "model": os.path.abspath(args.model), "tokenizer": tokenizer_path,
+            "engine": f"pytorch {torch.__version__}", "model": os.path.abspath(args.model), "tokenizer": os.path.abspath(tokenizer_path),
             "worldSize": str(c.world), "device": c.device.type, "dtype": args.dtype, "batchSize": str(args.batch_size),
             "optimizer": "adamw", "learningRate": str(args.lr), "loss": args.loss, "beta": str(args.beta),
             "template": args.template, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
