@@ -1,0 +1,183 @@
+"""The PyTorch training backend: a Hugging Face causal LM policy (or its LoRA adapters), a frozen reference
+whose log-probabilities are computed once per pair and cached, AdamW, and gradients summed over ranks (each rank
+scales its share by the *global* count, so the sum is exactly the gradient of the global batch mean)."""
+
+import math
+
+import torch
+
+from .losses import sequence_logps, token_count
+
+
+class Metrics(dict):
+    """ObjectiveMetrics: {"loss", "tokens", "preference"?} as the run log writes them."""
+
+
+class TorchBackend:
+    def __init__(self, model, reference, optimizer, preference, pad_id, collective, max_grad_norm=1.0,
+                 learning_rate=5e-5, warmup_steps=0, eval_batch_size=16, held_out_sft=(), held_out_pairs=()):
+        self.model, self.reference, self.optimizer = model, reference, optimizer
+        self.preference, self.pad_id, self.c = preference, pad_id, collective
+        self.max_grad_norm, self.base_lr, self.warmup = max_grad_norm, learning_rate, warmup_steps
+        self.eval_batch_size = max(2, eval_batch_size)
+        self.held_out_sft, self.held_out_pairs = list(held_out_sft), list(held_out_pairs)
+        self.trainable = [p for p in model.parameters() if p.requires_grad]
+        self.reference_cache = {}   # pair id → (log π_ref(chosen), log π_ref(rejected)); held-out ids < 0
+        self.updates = 0
+
+    @property
+    def learning_rate(self):
+        step = self.updates + 1
+        return self.base_lr * (min(1.0, step / self.warmup) if self.warmup > 0 else 1.0)
+
+    def _share(self, items):
+        """This rank's part of a global batch: every world-th item."""
+        return items[self.c.rank::self.c.world]
+
+    # -- SFT ---------------------------------------------------------------------------------------------------
+
+    def sft(self, examples, weight):
+        """Pre-update metrics of a global batch of examples; with `weight`, accumulates weight · ∇f_sft where
+        f_sft = −Σ log p / (scored tokens of the whole batch)."""
+        local = self._share(examples)
+        with torch.set_grad_enabled(weight is not None):
+            if local:
+                sums, counts = sequence_logps(self.model, local, self.pad_id, self.c.device)
+                local_sum, local_count = sums.sum(), int(counts.sum())
+            else:
+                local_sum, local_count = None, 0
+            total_sum, total_count, tokens = self.c.all_reduce_sum(
+                [float(local_sum.detach()) if local_sum is not None else 0.0, local_count, token_count(local)])
+            if weight is not None and local_sum is not None and total_count > 0:
+                (-weight * local_sum / total_count).backward()
+        return Metrics(loss=-total_sum / max(1, total_count), tokens=int(tokens))
+
+    # -- DPO ---------------------------------------------------------------------------------------------------
+
+    def reference_logps(self, pairs, ids):
+        missing = [i for i in range(len(pairs)) if ids[i] not in self.reference_cache]
+        if missing:
+            sequences = [s for i in missing for s in pairs[i]]
+            with torch.no_grad(), self._reference_model() as reference:
+                sums, _ = sequence_logps(reference, sequences, self.pad_id, self.c.device)
+            for k, i in enumerate(missing):
+                self.reference_cache[ids[i]] = (float(sums[2 * k]), float(sums[2 * k + 1]))
+        return [self.reference_cache[i] for i in ids]
+
+    def _reference_model(self):
+        """The frozen reference: a copy of the starting weights, or the base model with LoRA adapters disabled."""
+        if self.reference is not None:
+            return _Same(self.reference)
+        return _AdaptersDisabled(self.model)
+
+    def _pair_terms(self, pairs, ids, weight, pair_total):
+        """Sums over this rank's pairs: [loss, chosen reward, rejected reward, correct, pairs, tokens]."""
+        if not pairs:
+            return [0.0] * 6
+        refs = torch.tensor(self.reference_logps(pairs, ids), dtype=torch.float64, device=self.c.device)
+        with torch.set_grad_enabled(weight is not None):
+            sums, _ = sequence_logps(self.model, [s for p in pairs for s in p], self.pad_id, self.c.device)
+            chosen, rejected = sums[0::2], sums[1::2]
+            losses = self.preference(chosen, rejected, refs[:, 0], refs[:, 1])
+            if weight is not None:
+                (weight * losses.sum() / pair_total).backward()
+        beta = self.preference.beta
+        chosen_reward = beta * (chosen.detach() - refs[:, 0])
+        rejected_reward = beta * (rejected.detach() - refs[:, 1])
+        return [float(losses.detach().sum()), float(chosen_reward.sum()), float(rejected_reward.sum()),
+                float((chosen_reward > rejected_reward).sum()), len(pairs),
+                sum(len(a.ids) + len(b.ids) for a, b in pairs)]
+
+    @staticmethod
+    def _pair_metrics(totals):
+        loss, chosen, rejected, correct, count, tokens = totals
+        n = max(1.0, count)
+        return Metrics(loss=loss / n, tokens=int(tokens), preference={
+            "chosenReward": chosen / n, "rejectedReward": rejected / n, "rewardAccuracy": correct / n,
+            "margin": (chosen - rejected) / n})
+
+    def dpo(self, pairs, ids, weight):
+        local = self._pair_terms(self._share(pairs), self._share(ids), weight, len(pairs))
+        return self._pair_metrics(self.c.all_reduce_sum(local))
+
+    # -- the update ----------------------------------------------------------------------------------------
+
+    def apply_update(self):
+        """Sums gradients over ranks, clips the global norm, steps AdamW. Returns the norm, or None when it is not
+        finite (the update is skipped, as the Swift session does)."""
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.trainable]
+        if self.c.active:
+            flat = torch.cat([g.reshape(-1).float() for g in grads])
+            self.c.all_reduce_tensor(flat)
+            offset = 0
+            for p, g in zip(self.trainable, grads):
+                p.grad = flat[offset:offset + g.numel()].view_as(p).to(p.dtype)
+                offset += g.numel()
+        else:
+            for p, g in zip(self.trainable, grads):
+                p.grad = g
+        if self.max_grad_norm > 0:
+            norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, self.max_grad_norm))
+        else:
+            norm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in self.trainable))
+        if not math.isfinite(norm):
+            self.discard_gradients()
+            return None
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
+        self.optimizer.step()
+        self.discard_gradients()
+        self.updates += 1
+        return norm
+
+    def discard_gradients(self):
+        self.optimizer.zero_grad(set_to_none=True)
+
+    # -- held-out evaluation (sharded over ranks) ---------------------------------------------------------------
+
+    def evaluate_held_out(self, objective):
+        size = self.eval_batch_size
+        with torch.no_grad():
+            if objective == "sft":
+                totals = [0.0, 0.0, 0.0]
+                mine = self._share(self.held_out_sft)
+                for start in range(0, len(mine), size):
+                    chunk = mine[start:start + size]
+                    sums, counts = sequence_logps(self.model, chunk, self.pad_id, self.c.device)
+                    totals[0] += float(sums.sum())
+                    totals[1] += int(counts.sum())
+                    totals[2] += token_count(chunk)
+                total_sum, count, tokens = self.c.all_reduce_sum(totals)
+                return Metrics(loss=-total_sum / max(1, count), tokens=int(tokens))
+            ids = list(range(-1, -1 - len(self.held_out_pairs), -1))
+            mine, my_ids = self._share(self.held_out_pairs), self._share(ids)
+            totals = [0.0] * 6
+            step = max(1, size // 2)
+            for start in range(0, len(mine), step):
+                part = self._pair_terms(mine[start:start + step], my_ids[start:start + step], None, 1)
+                totals = [a + b for a, b in zip(totals, part)]
+            return self._pair_metrics(self.c.all_reduce_sum(totals))
+
+
+class _Same:
+    def __init__(self, model):
+        self.model = model
+
+    def __enter__(self):
+        return self.model
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _AdaptersDisabled:
+    def __init__(self, peft_model):
+        self.model = peft_model
+        self.context = peft_model.disable_adapter()
+
+    def __enter__(self):
+        self.context.__enter__()
+        return self.model
+
+    def __exit__(self, *exc):
+        return self.context.__exit__(*exc)

@@ -1,0 +1,172 @@
+"""`xright-bridge train`: builds model, data and session on every rank; rank 0 writes run.jsonl and serves the
+socket. Settings mirror `xright train` (same defaults where they exist there)."""
+
+import copy
+import os
+import socket
+import sys
+
+import torch
+
+from . import __version__
+from .backend import TorchBackend
+from .batches import Batches
+from .data import ExampleTokenizer, PromptTemplate, eos_id_of, is_held_out, read_dataset
+from .distributed import Collective
+from .errors import SettingError
+from .losses import PreferenceLoss
+from .models import check_vocabulary, load_model, load_tokenizer, max_positions
+from .runlog import RunLogWriter, iso_utc_now
+from .server import RunServer
+from .session import Session
+from .strategies import make_strategy
+from .telemetry import GPUTelemetry
+
+
+def fingerprint(sequences):
+    """FNV-1a over token ids, as RunSetup.fingerprint: the same data gives the same fingerprint in both engines."""
+    mask, prime = (1 << 64) - 1, 0x100000001B3
+    h = 0xCBF29CE484222325
+    for s in sequences:
+        for token in s:
+            h = ((h ^ (token & 0xFFFFFFFF)) * prime) & mask
+        h = ((h ^ 0xFFFF) * prime) & mask
+    return format(h, "x")
+
+
+def training_config(args):
+    if not 0 <= args.eval_fraction < 1:
+        raise SettingError("--eval-fraction", f"expected a number in [0, 1), got {args.eval_fraction}")
+    if not (args.lr > 0 and args.lr < float("inf")):
+        raise SettingError("--lr", f"expected a finite number > 0, got {args.lr}")
+    if args.stop_epsilon is not None and (args.optima is None or args.eval_every is None):
+        raise SettingError("--stop-epsilon", "needs --optima (what to compare against) and --eval-every "
+                                             "(the rule is checked at evaluations)")
+    return {
+        "strategy": args.strategy, "lambda": args.lam, "seed": args.seed, "maxEpochs": args.epochs,
+        "maxSteps": args.max_steps, "maxEvalSteps": args.max_eval_steps if args.max_eval_steps > 0 else None,
+        "evalEvery": args.eval_every, "checkpointEvery": args.checkpoint_every,
+        "checkpointOnFinish": not args.no_final_checkpoint, "optima": args.optima,
+        "stopRule": {"epsilon": args.stop_epsilon, "referenceFront": []} if args.stop_epsilon is not None else None,
+        "maxConsecutiveNonFinite": 3,
+    }
+
+
+def attach_lora(model, args):
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise SettingError("--lora-r", "LoRA needs peft: pip install peft") from None
+    targets = [t for t in args.lora_targets.split(",") if t]
+    config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha or args.lora_r, target_modules=targets,
+                        lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
+    try:
+        return get_peft_model(model, config)
+    except ValueError as error:
+        raise SettingError("--lora-targets", f"{args.lora_targets}: {error}") from None
+
+
+def train(args):
+    config = training_config(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    c = Collective()
+    tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
+    model = load_model(args.model, args.dtype, c.device)
+    check_vocabulary(tokenizer, model, tokenizer_path)
+    eos = eos_id_of(tokenizer, tokenizer_path)
+    limit = max_positions(model)
+    if args.max_len and limit and args.max_len > limit:
+        raise SettingError("--max-len", f"{args.max_len} tokens is more than the model's max_position_embeddings "
+                                        f"({limit}); give at most {limit}")
+    max_len = args.max_len or limit
+    tok = ExampleTokenizer(tokenizer, eos, PromptTemplate(args.template), max_len,
+                           max(1, min(16, max_len // 2)) if max_len else 16)
+
+    probe = make_strategy(args.strategy, 0, 0, 0, args.lam, args.epochs, c)
+    sources, held_sft, held_pairs, fingerprints, summary = {"sft": None, "dpo": None}, [], [], {}, []
+    for objective, path, kind in (("sft", args.sft, "sft"), ("dpo", args.pref, "preference")):
+        if path is None:
+            if objective in probe.required:
+                raise SettingError(f"--{'sft' if objective == 'sft' else 'pref'}",
+                                   f"{args.strategy} needs {'SFT' if objective == 'sft' else 'preference'} data")
+            continue
+        skipped = []
+        records = read_dataset(path, kind, args.format, strict=args.strict, skipped=skipped)
+        train_items, held = [], []
+        for r in records:
+            item = tok.example(r) if kind == "sft" else tok.pair(r)
+            (held if is_held_out(r, args.eval_fraction, args.data_seed) else train_items).append(item)
+        if not train_items:
+            raise SettingError(path, "no usable training records after the held-out split")
+        if objective == "sft":
+            sources["sft"] = Batches(train_items, args.batch_size, args.data_seed + 11)
+            held_sft = held
+            fingerprints["sft"] = fingerprint([e.ids for e in train_items])
+        else:
+            sources["dpo"] = Batches(train_items, max(1, args.batch_size // 2), args.data_seed + 23)
+            held_pairs = held
+            fingerprints["dpo"] = fingerprint([s.ids for p in train_items for s in p])
+        summary.append(f"{objective}: {len(train_items)} training, {len(held)} held-out, {len(skipped)} skipped ({path})")
+
+    reference = None
+    if args.lora_r:
+        model = attach_lora(model, args)
+    else:
+        reference = copy.deepcopy(model).eval()
+        for p in reference.parameters():
+            p.requires_grad_(False)
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=args.weight_decay)
+    backend = TorchBackend(model, reference, optimizer, PreferenceLoss(args.loss, args.beta, args.label_smoothing),
+                           eos, c, args.max_grad_norm, args.lr, args.warmup, max(2, args.batch_size), held_sft, held_pairs)
+    if not held_sft or not held_pairs:
+        config["evalEvery"], config["stopRule"] = None, None
+
+    sft_len = sources["sft"].epoch_length if sources["sft"] else 0
+    dpo_len = sources["dpo"].epoch_length if sources["dpo"] else 0
+    per_epoch = {"sft-only": sft_len, "dpo-only": dpo_len}.get(args.strategy, max(sft_len, dpo_len))
+    planned = config["maxSteps"] or (None if args.strategy in ("sft-then-dpo", "dpo-then-sft") else per_epoch * args.epochs)
+    telemetry = GPUTelemetry()
+    header = {
+        "type": "header", "schema": "1.0", "programVersion": f"xright-bridge {__version__}", "createdAt": iso_utc_now(),
+        "seed": args.seed, "config": config, "plannedSteps": planned,
+        "modelFingerprint": f"hf:{os.path.abspath(args.model)}", "dataFingerprints": fingerprints,
+        "settings": {
+            "engine": f"pytorch {torch.__version__}", "model": os.path.abspath(args.model), "tokenizer": os.path.abspath(tokenizer_path),
+            "worldSize": str(c.world), "device": c.device.type, "dtype": args.dtype, "batchSize": str(args.batch_size),
+            "optimizer": "adamw", "learningRate": str(args.lr), "loss": args.loss, "beta": str(args.beta),
+            "template": args.template, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
+            "trainable_parameters": str(sum(p.numel() for p in trainable)),
+            "gpu": "nvml" if telemetry.available else telemetry.reason, "host": socket.gethostname(),
+            "data": "; ".join(summary),
+        },
+    }
+
+    def save_model(directory):
+        model.save_pretrained(directory)
+
+    log = server = None
+    if c.is_main:
+        os.makedirs(args.run_dir, exist_ok=True)
+        log = RunLogWriter(os.path.join(args.run_dir, "run.jsonl"), header)
+    c.barrier()     # the run directory exists before any rank writes its trace into it
+    session = Session(config, backend, sources, c, args.run_dir, header, telemetry, args.telemetry_seconds, save_model)
+    if c.is_main:
+        server = RunServer(args.run_dir, session.live_status)
+        server.start()
+        for line in summary:
+            print(f"xright-bridge: {line}", file=sys.stderr)
+        print(f"xright-bridge: run {os.path.abspath(args.run_dir)} · {c.world} process(es) · attach with "
+              f"`xright attach {args.run_dir}`", file=sys.stderr)
+    try:
+        finished = session.run(log, server)
+    finally:
+        if server:
+            server.close()
+        c.close()
+    if c.is_main:
+        print(f"xright-bridge: finished at step {finished['step']}: {finished['reason']} ({finished['message']})",
+              file=sys.stderr)
+    return finished
