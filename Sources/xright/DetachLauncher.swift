@@ -44,6 +44,16 @@ enum DetachLauncher {
         return path
     }
 
+    /// Open descriptors of this process (glibc's posix_spawn ignores a close of one that is no longer open).
+    private static func inheritedDescriptors() -> [Int32] {
+        #if os(Linux)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap { Int32($0) }
+        #else
+        return Array(3..<256)
+        #endif
+    }
+
     /// POSIX_SPAWN_SETSID (glibc ≥ 2.26 <spawn.h>; a macro behind _GNU_SOURCE, so not imported).
     #if os(Linux)
     private static let spawnSetSID: Int16 = 0x80
@@ -63,6 +73,9 @@ enum DetachLauncher {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else is inherited: a descriptor of the launching shell (an sshd pipe, a test harness's pipe) held
+        // open by the run would keep that connection or process from ending.
+        for fd in inheritedDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         posix_spawnattr_setflags(&attributes, spawnSetSID)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

@@ -74,6 +74,8 @@ struct TrainRunner {
             try runDirectory.create()
         }
         options.training.checkpointOnFinish = true
+        let hangup = HangupGuard(outputLog: runDirectory.outputLog)
+        defer { hangup.cancel() }
         let progress = ProgressLine()
         let prepared = try RunSetup.prepare(options, runDirectory: runDirectory, resumeFrom: checkpoint,
                                             programVersion: XRightVersion.string) { progress.update($0 + "…") }
@@ -100,8 +102,6 @@ struct TrainRunner {
             printErr("warning: the run cannot be attached to or controlled remotely: \(error)")
         }
         defer { server.close() }
-        let hangup = HangupGuard(outputLog: runDirectory.outputLog)
-        defer { hangup.cancel() }
         let signals = SignalStop { prepared.session.send(.stop) }
         defer { signals.cancel() }
         try prepared.session.start()
