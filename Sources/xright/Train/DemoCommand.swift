@@ -10,12 +10,14 @@ struct DemoCommand: ParsableCommand {
 
     @OptionGroup var options: TrainArguments
 
-    @Flag(help: "Print progress lines instead of opening the dashboard.")
+    @OptionGroup var display: DisplayArguments
+
+    @Flag(help: "Print progress lines instead of opening the dashboard (same as --no-tui).")
     var headless = false
 
     func run() throws {
         var arguments = options
-        if arguments.maxSteps == nil && arguments.epochs == 1 { arguments.epochs = 3 }
-        try TrainRunner(arguments: arguments, headless: true, resume: nil).execute()
+        if arguments.maxSteps == nil && arguments.epochs == 1 { arguments.epochs = 8 }
+        try TrainRunner(arguments: arguments, display: display, headless: headless, resume: nil).execute()
     }
 }

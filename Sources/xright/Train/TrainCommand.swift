@@ -18,7 +18,9 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var options: TrainArguments
 
-    @Flag(help: "Print one progress line a second instead of opening the dashboard.")
+    @OptionGroup var display: DisplayArguments
+
+    @Flag(help: "Print one progress line a second instead of opening the dashboard (same as --no-tui).")
     var headless = false
 
     @Option(help: "Continue the run in this directory from its latest checkpoint (its options are read from run.jsonl).")
@@ -36,13 +38,14 @@ struct TrainCommand: ParsableCommand {
                                       addRunDir: chosen == nil)
             return
         }
-        try TrainRunner(arguments: options, headless: true, resume: resume).execute()
+        try TrainRunner(arguments: options, display: display, headless: headless, resume: resume).execute()
     }
 }
 
 /// Runs a training session to its end in this process: headless progress, signals, final model.
 struct TrainRunner {
     let arguments: TrainArguments
+    var display = DisplayArguments()
     let headless: Bool
     let resume: String?
 
@@ -82,18 +85,11 @@ struct TrainRunner {
         progress.finish()
         printErr("run directory: \(runDirectory.url.path)")
         for line in prepared.dataSummary { printErr("  " + line) }
-        let lines = HeadlessProgress { printErr($0) }
-        prepared.session.subscribe { record in
-            lines.observe(record)
-            switch record.event {
-            case .eval(let e): printErr(EventText.eval(e))
-            case .warning(let w): printErr("warning: \(w.message)")
-            case .checkpointSaved(let c): printErr("checkpoint: step \(c.step) → \(c.path)")
-            default: break
-            }
-        }
+        let dashboard = display.dashboardOptions(headless: headless)
+        // Progress lines go to stderr only without the dashboard: they would scribble over the screen.
+        if dashboard == nil { subscribeProgressLines(prepared.session) }
         let server = RunServer(runDirectory: runDirectory, control: prepared.session)
-        server.onNotice = { printErr("remote: \($0)") }
+        server.onNotice = { notice in if dashboard == nil { printErr("remote: \(notice)") } }
         do {
             try server.start()
             prepared.session.subscribe(server.publish)
@@ -104,11 +100,29 @@ struct TrainRunner {
         defer { server.close() }
         let signals = SignalStop { prepared.session.send(.stop) }
         defer { signals.cancel() }
-        try prepared.session.start()
-        let finished = prepared.session.waitUntilFinished()!
+        let finished: RunFinished
+        if let dashboard {
+            finished = try LiveDashboard.run(prepared.session, options: dashboard)
+        } else {
+            try prepared.session.start()
+            finished = prepared.session.waitUntilFinished()!
+        }
         try Self.saveFinalModel(prepared, runDirectory)
         printErr("finished at step \(finished.step): \(finished.reason.rawValue)\(finished.message.isEmpty ? "" : " (\(finished.message))")")
         if finished.reason == .nonFinite || finished.reason == .failed { throw ExitCode(2) }
+    }
+
+    private func subscribeProgressLines(_ session: TrainingSession) {
+        let lines = HeadlessProgress { printErr($0) }
+        session.subscribe { record in
+            lines.observe(record)
+            switch record.event {
+            case .eval(let e): printErr(EventText.eval(e))
+            case .warning(let w): printErr("warning: \(w.message)")
+            case .checkpointSaved(let c): printErr("checkpoint: step \(c.step) → \(c.path)")
+            default: break
+            }
+        }
     }
 
     /// The optima `xright optimum` stored under the runs root, when they were measured on this model and data.
