@@ -9,6 +9,10 @@ import Training
 
 /// The live dashboard over a training session (or anything that serves run events and takes commands).
 public enum Dashboard {
+    /// The terminal hung up: the dashboard leaves the screen at once and `run` returns with
+    /// `terminalHungUp` (the run itself is not stopped). Safe to call from a signal source's queue.
+    public static func noteHangup() { InterruptFlag.hangups += 1 }
+
     /// Runs the dashboard on the calling (main) thread until the user quits, or the run finishes when
     /// `exitWhenFinished`. Subscribes to `session` first, then calls `afterSubscribing` (start the training
     /// thread there, so no event is missed). The terminal is restored on return, on error and on signals.
@@ -75,8 +79,11 @@ final class DashboardLoop {
         var stoppedRun = false
         var interruptDeadline: Double?
 
+        var hungUp = false
         while true {
             let now = Self.now()
+            // The terminal went away (SSH dropped, pane closed): leave the screen, keep the run going.
+            if InterruptFlag.hangups > 0 { hungUp = true; break }
             if InterruptFlag.count > 0 && interruptDeadline == nil {
                 // Ctrl-C / SIGTERM / SIGHUP: stop the run cleanly (checkpoint first), but never wait forever.
                 interruptDeadline = now + 10
@@ -128,19 +135,29 @@ final class DashboardLoop {
         }
         var finished = false
         if case .finished = controller.state.activity { finished = true }
-        return DashboardOutcome(stoppedRun: stoppedRun, finished: finished)
+        InterruptFlag.uninstall()
+        return DashboardOutcome(stoppedRun: stoppedRun, finished: finished, terminalHungUp: hungUp)
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }
 
-/// SIGINT, SIGTERM and SIGHUP only count here; the UI loop sees the count and stops the run cleanly.
+/// SIGINT and SIGTERM only count here (the UI loop stops the run cleanly); SIGHUP, the terminal going away,
+/// only closes the UI: the run goes on without a screen and stays attachable.
 enum InterruptFlag {
     nonisolated(unsafe) static var count: sig_atomic_t = 0
+    nonisolated(unsafe) static var hangups: sig_atomic_t = 0
 
     static func install() {
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
+        for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in InterruptFlag.count += 1 }
         }
+        // SIGHUP is the caller's to route (it may also need to move its output): it calls
+        // `Dashboard.noteHangup()`. Without a caller handler, SIGHUP keeps its default and ends a viewer.
+    }
+
+    /// Back to ignoring them: the caller (the CLI) handles signals again once the UI is gone.
+    static func uninstall() {
+        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
     }
 }

@@ -49,4 +49,6 @@ public struct DashboardOutcome: Equatable, Sendable {
     public var stoppedRun: Bool
     /// Set when the run's `finished` event was seen.
     public var finished: Bool
+    /// The terminal hung up (SIGHUP); the run was left going.
+    public var terminalHungUp: Bool = false
 }

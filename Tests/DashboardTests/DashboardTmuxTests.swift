@@ -13,6 +13,13 @@ final class DashboardTmuxTests: XCTestCase {
     }
 
     override func tearDown() {
+        // A run ignores SIGHUP by design (it outlives its terminal), so closing the pane does not end it:
+        // end it here through its pid file, or it would train on after the test.
+        if let runDirectory,
+           let text = try? String(contentsOf: runDirectory.appendingPathComponent("xright.pid"), encoding: .utf8),
+           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
+            kill(pid, SIGKILL)
+        }
         pane?.close()
         if let runDirectory { try? FileManager.default.removeItem(at: runDirectory.deletingLastPathComponent()) }
     }

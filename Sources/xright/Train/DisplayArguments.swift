@@ -29,9 +29,17 @@ struct DisplayArguments: ParsableArguments {
 /// Shows a live session in the dashboard until the user quits or the run ends, then waits for the session to
 /// finish (quitting asks it to checkpoint and stop).
 enum LiveDashboard {
-    static func run(_ session: TrainingSession, options: DashboardOptions) throws -> RunFinished {
-        _ = try Dashboard.run(session: session, options: options) { try session.start() }
-        if session.status.finished == nil {
+    static func run(_ session: TrainingSession, options: DashboardOptions, outputLog: URL) throws -> RunFinished {
+        let outcome = try Dashboard.run(session: session, options: options) { try session.start() }
+        if outcome.terminalHungUp {
+            // Like tmux: the screen is gone, the run is not. Output goes to the run directory from now on,
+            // and SIGINT/SIGTERM (from `kill`) still stop it with a checkpoint.
+            HangupGuard.redirectOutput(to: outputLog)
+            printErr("terminal hung up (SIGHUP); training goes on without a screen: xright attach to watch it")
+            let signals = SignalStop { session.send(.stop) }
+            defer { signals.cancel() }
+            return session.waitUntilFinished()!
+        } else if session.status.finished == nil {
             // The dashboard closed on a live run without stopping it (it only does that on an error path):
             // keep the run's data safe with a checkpoint and a clean stop.
             session.send(.checkpointNow)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dashboard
 import Dispatch
 import Engine
 import Foundation
@@ -77,7 +78,9 @@ struct TrainRunner {
             try runDirectory.create()
         }
         options.training.checkpointOnFinish = true
-        let hangup = HangupGuard(outputLog: runDirectory.outputLog)
+        let dashboard = display.dashboardOptions(headless: headless)
+        // With the dashboard up, a hangup first takes the UI down; LiveDashboard then moves output to the log.
+        let hangup = HangupGuard(outputLog: runDirectory.outputLog, onHangup: dashboard == nil ? nil : { Dashboard.noteHangup() })
         defer { hangup.cancel() }
         let progress = ProgressLine()
         let prepared = try RunSetup.prepare(options, runDirectory: runDirectory, resumeFrom: checkpoint,
@@ -85,7 +88,6 @@ struct TrainRunner {
         progress.finish()
         printErr("run directory: \(runDirectory.url.path)")
         for line in prepared.dataSummary { printErr("  " + line) }
-        let dashboard = display.dashboardOptions(headless: headless)
         // Progress lines go to stderr only without the dashboard: they would scribble over the screen.
         if dashboard == nil { subscribeProgressLines(prepared.session) }
         let server = RunServer(runDirectory: runDirectory, control: prepared.session)
@@ -98,12 +100,13 @@ struct TrainRunner {
             printErr("warning: the run cannot be attached to or controlled remotely: \(error)")
         }
         defer { server.close() }
-        let signals = SignalStop { prepared.session.send(.stop) }
-        defer { signals.cancel() }
         let finished: RunFinished
         if let dashboard {
-            finished = try LiveDashboard.run(prepared.session, options: dashboard)
+            // The dashboard handles Ctrl-C and SIGTERM itself (checkpoint, stop, terminal restored).
+            finished = try LiveDashboard.run(prepared.session, options: dashboard, outputLog: runDirectory.outputLog)
         } else {
+            let signals = SignalStop { prepared.session.send(.stop) }
+            defer { signals.cancel() }
             try prepared.session.start()
             finished = prepared.session.waitUntilFinished()!
         }
@@ -194,18 +197,26 @@ final class SignalStop {
 final class HangupGuard {
     private let source: DispatchSourceSignal
 
-    init(outputLog: URL) {
+    /// With `onHangup`, a hangup is handed to it (the dashboard leaves the screen first, then redirects);
+    /// without, output moves to `outputLog` at once.
+    init(outputLog: URL, onHangup: (() -> Void)? = nil) {
         signal(SIGHUP, SIG_IGN)
         source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         source.setEventHandler {
-            let fd = open(outputLog.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return }
-            dup2(fd, STDOUT_FILENO)
-            dup2(fd, STDERR_FILENO)
-            close(fd)
+            if let onHangup { onHangup(); return }
+            Self.redirectOutput(to: outputLog)
             printErr("terminal hung up (SIGHUP); training goes on, output continues here")
         }
         source.resume()
+    }
+
+    /// Points stdout and stderr at the run's output log (the terminal is gone).
+    static func redirectOutput(to outputLog: URL) {
+        let fd = open(outputLog.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        dup2(fd, STDOUT_FILENO)
+        dup2(fd, STDERR_FILENO)
+        close(fd)
     }
 
     func cancel() { source.cancel() }
