@@ -184,7 +184,11 @@ public final class ReplayPlayer {
     /// To the latest `mark` before the current moment in any run.
     private func jumpBack(_ mark: ReplayMark, orStart: Bool = false) {
         let clock = transport.clock
-        let times = timelines.compactMap { $0.previous(mark, before: clock) }
+        // Back one step means before the step on screen, which may lie before the clock (an eval followed it).
+        let times = timelines.indices.compactMap { i -> Double? in
+            let anchor = mark == .step ? timelines[i].lastIndex(of: .step, within: positions[i]).map { timelines[i].playTimes[$0] } : nil
+            return timelines[i].previous(mark, before: anchor ?? clock)
+        }
         transport.playing = false
         transport.live = false
         if let time = times.max() {

@@ -90,6 +90,16 @@ public struct ReplayTimeline {
         return nil
     }
 
+    /// Index of the last `mark` among the first `position` records.
+    public func lastIndex(of mark: ReplayMark, within position: Int) -> Int? {
+        var i = min(position, records.count) - 1
+        while i >= 0 {
+            if mark.matches(records[i].event) { return i }
+            i -= 1
+        }
+        return nil
+    }
+
     /// Reads a whole log (a run directory or its run.jsonl) in one streaming pass.
     public static func load(_ path: String) throws -> ReplayTimeline {
         let url = try ReplayLogScanner.logFile(for: path)
