@@ -37,6 +37,7 @@ final class ASCIISurface: Surface {
     static let replacements: [(Character, String)] = [
         ("λ", "lambda"), ("β", "beta"), ("→", "->"), ("←", "<-"), ("·", "|"), ("…", "..."), ("★", "*"), ("◆", "o"),
         ("●", "@"), ("✓", "ok"), ("✗", "x"), ("ε", "eps"), ("≤", "<="), ("≥", ">="), ("−", "-"), ("–", "-"),
+        ("▶", ">"), ("❚", "|"),
     ]
 
     init(_ base: Surface) { self.base = base }

@@ -4,6 +4,11 @@ public enum Role: Int, CaseIterable, Sendable {
     case sftRaw, sftSmooth, dpoRaw, dpoSmooth, mix, evalMark
     case gaugeFill, gaugeEmpty, trajectory, idealPoint
     case good, warning, error, selected
+    /// Runs overlaid by replay, one colour each (a seventh run takes the first colour again).
+    case run1, run2, run3, run4, run5, run6
+
+    public static let runs: [Role] = [.run1, .run2, .run3, .run4, .run5, .run6]
+    public static func run(_ index: Int) -> Role { runs[index % runs.count] }
 }
 
 /// A rectangle of cells, in screen coordinates.

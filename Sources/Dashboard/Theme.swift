@@ -27,6 +27,7 @@ public struct Theme: Equatable, Sendable {
         "sft_raw": .sftRaw, "sft": .sftSmooth, "dpo_raw": .dpoRaw, "dpo": .dpoSmooth, "mix": .mix,
         "eval_mark": .evalMark, "gauge_fill": .gaugeFill, "gauge_empty": .gaugeEmpty, "trajectory": .trajectory,
         "ideal_point": .idealPoint, "ok": .good, "warning": .warning, "error": .error, "selected_fg": .selected,
+        "run1": .run1, "run2": .run2, "run3": .run3, "run4": .run4, "run5": .run5, "run6": .run6,
     ]
     /// Roles drawn bold whatever the theme (titles and what needs attention).
     static let boldRoles: Set<Role> = [.title, .sftSmooth, .dpoSmooth, .warning, .error, .selected, .idealPoint]
@@ -40,6 +41,9 @@ public struct Theme: Equatable, Sendable {
             .mix: .indexed(141), .evalMark: .indexed(231), .gaugeFill: .indexed(78), .gaugeEmpty: .indexed(238),
             .trajectory: .indexed(150), .idealPoint: .indexed(226), .good: .indexed(114), .warning: .indexed(221),
             .error: .indexed(203), .selected: .indexed(231),
+            // Overlaid runs: blue, orange, green, magenta, yellow, cyan (distinct in 16 colours too).
+            .run1: .indexed(75), .run2: .indexed(209), .run3: .indexed(114), .run4: .indexed(177), .run5: .indexed(221),
+            .run6: .indexed(87),
         ]
         for (role, color) in colors { t.styles[role] = Style(foreground: color, bold: boldRoles.contains(role)) }
         return t

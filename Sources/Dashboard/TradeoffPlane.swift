@@ -1,13 +1,33 @@
-/// The (SFT loss, DPO loss) plane: the run's smoothed trajectory, its current point, and the ideal point
-/// (f_sft*, f_dpo*) when known. Lower-left is better on both.
+/// The (SFT loss, DPO loss) plane: each run's smoothed trajectory and current point, and the ideal point
+/// (f_sft*, f_dpo*) when known. Lower-left is better on both. Replay overlays several runs, one role each.
 public struct TradeoffPlane {
-    public var points: [(sft: Double, dpo: Double)]
+    public struct Trajectory {
+        public var points: [(sft: Double, dpo: Double)]
+        public var role: Role
+        /// The current point's role (the live dashboard highlights it; overlaid runs keep their colour).
+        public var currentRole: Role
+
+        public init(points: [(sft: Double, dpo: Double)], role: Role = .trajectory, currentRole: Role = .selected) {
+            self.points = points
+            self.role = role
+            self.currentRole = currentRole
+        }
+    }
+
+    public var trajectories: [Trajectory]
     public var ideal: (sft: Double, dpo: Double)?
 
     public init(points: [(sft: Double, dpo: Double)], ideal: (sft: Double, dpo: Double)?) {
-        self.points = points
+        self.init(trajectories: [Trajectory(points: points)], ideal: ideal)
+    }
+
+    public init(trajectories: [Trajectory], ideal: (sft: Double, dpo: Double)?) {
+        self.trajectories = trajectories
         self.ideal = ideal
     }
+
+    /// The first trajectory's points (the live dashboard has one).
+    public var points: [(sft: Double, dpo: Double)] { trajectories.first?.points ?? [] }
 
     public func draw(on surface: Surface, in rect: Rect, glyphs: Glyphs, scratch: LineChart.Scratch) {
         guard rect.width > 10, rect.height >= 3 else { return }
@@ -18,7 +38,7 @@ public struct TradeoffPlane {
             guard p.sft.isFinite, p.dpo.isFinite else { return }
             minX = min(minX, p.sft); maxX = max(maxX, p.sft); minY = min(minY, p.dpo); maxY = max(maxY, p.dpo)
         }
-        points.forEach(include)
+        for trajectory in trajectories { trajectory.points.forEach(include) }
         if let ideal { include(ideal) }
         for row in plot.y..<plot.maxY { surface.put(glyphs.vertical, x: plot.x - 1, y: row, role: .axis) }
         surface.put(glyphs.bottomLeft, x: plot.x - 1, y: plot.maxY, role: .axis)
@@ -42,21 +62,25 @@ public struct TradeoffPlane {
         } else {
             scratch.canvas.reset()
         }
-        var previous: (Int, Int)?
-        for p in points where p.sft.isFinite && p.dpo.isFinite {
-            let q = pixel(p)
-            if let prev = previous {
-                if prev == q { continue }
-                scratch.canvas.line(prev.0, prev.1, q.0, q.1, role: .trajectory)
-            } else {
-                scratch.canvas.set(q.0, q.1, role: .trajectory)
+        for trajectory in trajectories {
+            var previous: (Int, Int)?
+            for p in trajectory.points where p.sft.isFinite && p.dpo.isFinite {
+                let q = pixel(p)
+                if let prev = previous {
+                    if prev == q { continue }
+                    scratch.canvas.line(prev.0, prev.1, q.0, q.1, role: trajectory.role)
+                } else {
+                    scratch.canvas.set(q.0, q.1, role: trajectory.role)
+                }
+                previous = q
             }
-            previous = q
         }
         scratch.canvas.draw(on: surface, at: (plot.x, plot.y), braille: glyphs.usesBraille)
-        if let last = points.last(where: { $0.sft.isFinite && $0.dpo.isFinite }) {
-            let (px, py) = pixel(last)
-            surface.put(glyphs.currentMark, x: plot.x + px / 2, y: plot.y + py / 4, role: .selected)
+        for trajectory in trajectories {
+            if let last = trajectory.points.last(where: { $0.sft.isFinite && $0.dpo.isFinite }) {
+                let (px, py) = pixel(last)
+                surface.put(glyphs.currentMark, x: plot.x + px / 2, y: plot.y + py / 4, role: trajectory.currentRole)
+            }
         }
         if let ideal {
             let (px, py) = pixel(ideal)

@@ -65,7 +65,8 @@ public enum RunLogReader {
                               skippedUnknown: unknown, tornLastLine: torn)
     }
 
-    static func decodeHeader(_ bytes: Data, file: String, decoder: JSONDecoder) throws -> RunHeader {
+    /// Line 1 of a log: the header, or `missingHeader` / `unsupportedSchema` naming the file (replay streams logs).
+    public static func decodeHeader(_ bytes: Data, file: String, decoder: JSONDecoder) throws -> RunHeader {
         struct Probe: Decodable { var type: String?; var schema: String? }
         guard let probe = try? decoder.decode(Probe.self, from: bytes), probe.type == "header" else {
             throw RunLogError.missingHeader(file: file, found: preview(bytes))
@@ -85,9 +86,10 @@ public enum RunLogReader {
         }
     }
 
-    enum Decoded { case record(RunRecord), unknown }
+    public enum Decoded { case record(RunRecord), unknown }
 
-    static func decodeRecord(_ bytes: Data, decoder: JSONDecoder) -> Decoded? {
+    /// One later line: a record, an unknown type (skip), or nil when it is not a valid record.
+    public static func decodeRecord(_ bytes: Data, decoder: JSONDecoder) -> Decoded? {
         guard let record = try? decoder.decode(RunRecord.self, from: bytes) else { return nil }
         if case .unknown = record.event { return .unknown }
         return .record(record)

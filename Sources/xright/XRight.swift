@@ -9,7 +9,8 @@ struct XRight: ParsableCommand {
         abstract: "Fine-tune language models with SFT and DPO jointly, without forgetting either.",
         version: XRightVersion.string,
         subcommands: [DemoCommand.self, TrainCommand.self, OptimumCommand.self, SweepCommand.self, ScoreCommand.self,
-                      DataCommand.self, BenchCommand.self, AttachCommand.self, CtlCommand.self, LsCommand.self])
+                      DataCommand.self, BenchCommand.self, AttachCommand.self, CtlCommand.self, LsCommand.self,
+                      ReplayCommand.self, ReportCommand.self])
 }
 
 enum XRightVersion {

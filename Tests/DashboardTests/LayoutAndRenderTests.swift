@@ -1,4 +1,5 @@
 import Dashboard
+import class Dashboard.HeadlessProgress
 import Training
 import XCTest
 
