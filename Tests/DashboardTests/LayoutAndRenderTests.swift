@@ -1,5 +1,4 @@
 import Dashboard
-import class Dashboard.HeadlessProgress
 import Training
 import XCTest
 
@@ -91,17 +90,6 @@ final class LayoutAndRenderTests: XCTestCase {
         XCTAssertFalse(DashboardOptions.shouldUseTUI(stdoutIsTerminal: true, noTUI: true, environment: env))
         XCTAssertFalse(DashboardOptions.shouldUseTUI(stdoutIsTerminal: true, noTUI: false, environment: ["TERM": "dumb"]))
         XCTAssertFalse(DashboardOptions.shouldUseTUI(stdoutIsTerminal: true, noTUI: false, environment: [:]))
-    }
-
-    func test_headlessProgress_printsProgressAndEvents() {
-        var lines: [String] = []
-        let progress = HeadlessProgress(interval: 0) { lines.append($0) }
-        progress.observe(Events.header(planned: 10))
-        progress.observe(Events.started())
-        progress.observe(Events.step(1, sft: 2.5))
-        progress.observe(Events.lambdaChanged(step: 1, from: 0.5, to: 0.6))
-        XCTAssertTrue(lines.contains { $0.hasPrefix("step 1/10") && $0.contains("SFT 2.5") }, "\(lines)")
-        XCTAssertTrue(lines.contains("λ 0.50 → 0.60 at step 1"), "\(lines)")
     }
 
     func test_colorMode_honoursNO_COLORAndTerminalDepth() {
