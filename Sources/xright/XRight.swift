@@ -11,6 +11,11 @@ struct XRight: ParsableCommand {
         subcommands: [DemoCommand.self, TrainCommand.self, OptimumCommand.self, SweepCommand.self, ScoreCommand.self,
                       DataCommand.self, BenchCommand.self, AttachCommand.self, CtlCommand.self, LsCommand.self,
                       ReplayCommand.self, ReportCommand.self])
+
+    static func main() {
+        BLASEnvironment.settleBeforeStart()
+        Self.main(nil)
+    }
 }
 
 enum XRightVersion {
