@@ -81,14 +81,25 @@ public enum Attention {
     static func causalSoftmaxRows(_ p: UnsafeMutablePointer<Float>, _ L: Int) {
         for i in 0..<L {
             let r = p + i * L
-            var m = -Float.infinity
-            for j in 0...i { m = max(m, r[j]) }
-            var sum: Float = 0
-            for j in 0...i { let e = FastMath.exp(r[j] - m); r[j] = e; sum += e }
-            let inv = 1 / sum
+            let m = LogProbs.rowMax(r, i + 1)
+            // exp in place (a loop the compiler vectorises), then the sum with independent accumulators.
+            for j in 0...i { r[j] = FastMath.exp(r[j] - m) }
+            let inv = 1 / rowSum(r, i + 1)
             for j in 0...i { r[j] *= inv }
             for j in (i + 1)..<max(i + 1, L) { r[j] = 0 }
         }
+    }
+
+    @inline(__always)
+    static func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var a = SIMD8<Float>(), i = 0
+        while i + 8 <= n {
+            a += SIMD8(x[i], x[i + 1], x[i + 2], x[i + 3], x[i + 4], x[i + 5], x[i + 6], x[i + 7])
+            i += 8
+        }
+        var s = a.sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
     }
 
     /// Runs body(sequence, head, worker) for every pair, spread over the engine's threads, each pair's small
