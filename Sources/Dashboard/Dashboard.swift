@@ -36,6 +36,7 @@ public enum Dashboard {
         defer { sampler.stop() }
 
         let controller = DashboardController(sink: session, view: view, themeCount: library.themes.count)
+        controller.isViewer = options.viewer
         for problem in library.problems { controller.note("theme skipped: \(problem)", kind: .warning) }
 
         let loop = DashboardLoop(controller: controller, queue: queue, sampler: sampler, library: library, options: options)

@@ -19,6 +19,8 @@ public final class DashboardController {
     public private(set) var mode: InputMode = .normal
     /// Set once the dashboard should close.
     public private(set) var wantsExit = false
+    /// A viewer attached to a run elsewhere (`xright attach`): `q` and `d` close the view and never stop the run.
+    public var isViewer = false
     private let sink: CommandSink
     private let themeCount: Int
 
@@ -114,7 +116,12 @@ public final class DashboardController {
             view.themeIndex = (view.themeIndex + 1) % themeCount
         case .toggleHelp:
             view.showHelp.toggle()
+        case .detach:
+            if isViewer { wantsExit = true } else {
+                state.note("d detaches viewers (xright attach); this run lives in this terminal: q stops it, closing the terminal leaves it going")
+            }
         case .quit:
+            if isViewer { wantsExit = true; return true }
             if state.activity == .stopping || !state.activity.isLive || (state.activity == .waiting && state.header == nil) {
                 wantsExit = true
             } else {

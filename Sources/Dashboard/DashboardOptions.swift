@@ -18,6 +18,8 @@ public struct DashboardOptions {
     public var exitWhenFinished: Bool
     /// Draw with ASCII even on a UTF-8 terminal.
     public var forceASCII: Bool
+    /// Attached to a run in another process: quitting detaches instead of stopping the run.
+    public var viewer = false
 
     public init(themeName: String? = nil, pollGPU: Bool = true, maxFramesPerSecond: Double = 15,
                 dataRedrawInterval: Double = 0.25, themeDirectories: [URL] = ThemeLibrary.defaultDirectories(),

@@ -13,7 +13,7 @@ public enum DashboardAction: Equatable, Sendable, CaseIterable {
     case lambdaDown, lambdaUp, typeLambda
     case togglePause, stepOnce, evaluateNow, checkpointNow, switchStrategy
     case toggleLogScale, smoothingDown, smoothingUp, toggleAxis, cycleZoom, nextTheme
-    case toggleHelp, quit
+    case toggleHelp, quit, detach
 }
 
 /// The one table of key bindings: the controller looks keys up here, the footer and `?` overlay show it.
@@ -45,6 +45,7 @@ public enum KeyTable {
         Binding(keys: [.char("t")], label: "t", action: .nextTheme, footer: "theme", help: "next theme"),
         Binding(keys: [.char("?"), .char("h")], label: "?", action: .toggleHelp, footer: "help", help: "this help"),
         Binding(keys: [.char("q")], label: "q", action: .quit, footer: "quit", help: "quit (asks first while a run is live; checkpoints before stopping)"),
+        Binding(keys: [.char("d")], label: "d", action: .detach, footer: nil, help: "detach (xright attach): close this view, the run goes on"),
     ]
 
     public static func action(for key: Key) -> DashboardAction? {

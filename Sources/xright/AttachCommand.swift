@@ -1,10 +1,11 @@
 import ArgumentParser
+import Dashboard
 import Foundation
 import Remote
 import Training
 
-/// `xright attach [RUN_DIR]`: watch a live run from any terminal. Text mode (until the dashboard takes over this
-/// command): a summary of the history, then live progress; `d` (or Ctrl-C) detaches and leaves the run going.
+/// `xright attach [RUN_DIR]`: watch a live run from any terminal: the dashboard on a terminal (q or d detach),
+/// otherwise (`--text`, a pipe) a summary of the history, then live progress; `d` or Ctrl-C detaches.
 struct AttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
@@ -17,6 +18,12 @@ struct AttachCommand: ParsableCommand {
     @Option(help: "Where runs are (default: $XRIGHT_RUNS or ./runs).")
     var runsRoot: String?
 
+    @Flag(help: "Print progress lines instead of opening the dashboard (also when stdout is not a terminal).")
+    var text = false
+
+    @Option(help: "Dashboard theme.")
+    var theme: String?
+
     func run() throws {
         let run: RunDirectory
         if let runDir {
@@ -27,6 +34,18 @@ struct AttachCommand: ParsableCommand {
             run = latest
         }
         let source = try RemoteEventSource(runDirectory: run, since: 0)
+        if DashboardOptions.shouldUseTUI(stdoutIsTerminal: isatty(STDOUT_FILENO) == 1, noTUI: text) {
+            // The full dashboard over the socket: history first, then live; q or d detach, the run goes on.
+            let session = PolledDashboardSession(
+                poll: { (try? source.poll(timeout: $0)) ?? [] }, isLive: { source.isLive },
+                send: { try? source.send($0) })
+            var options = DashboardOptions(themeName: theme, pollGPU: false)
+            options.viewer = true
+            try Dashboard.run(session: session, options: options)
+            for notice in source.takeNotices() { printErr(notice) }
+            printErr("detached from \(run.url.path); the run goes on (xright attach to come back)")
+            return
+        }
         let keys = KeyboardInput()
         defer { keys.restore() }
         TextAttach(source: source, keys: keys).loop()

@@ -123,6 +123,23 @@ final class ControllerTests: XCTestCase {
         XCTAssertFalse(c.wantsExit)
     }
 
+    func test_attachedViewer_qAndDDetachWithoutStoppingTheRun() {
+        for key in ["q", "d"] {
+            let (c, sink) = liveController()
+            c.isViewer = true
+            c.handle(.char(Character(key)))
+            XCTAssertTrue(c.wantsExit, "\(key) closes an attached view at once")
+            XCTAssertEqual(sink.sent, [], "\(key) never stops a run it is only watching")
+        }
+    }
+
+    func test_d_onTheRunsOwnTerminal_explainsAndKeepsGoing() {
+        let (c, sink) = liveController()
+        c.handle(.char("d"))
+        XCTAssertFalse(c.wantsExit)
+        XCTAssertEqual(sink.sent, [])
+    }
+
     func test_quitAfterFinish_exitsAtOnce() {
         let (c, sink) = liveController()
         c.apply(Events.finished(step: 5, reason: .maxSteps))
