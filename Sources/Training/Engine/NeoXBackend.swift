@@ -80,8 +80,8 @@ public final class NeoXBackend: TrainingBackend {
             var lossSum = 0.0, tokens = 0, scored = 0
             for start in stride(from: 0, to: heldOutSFT.count, by: size) {
                 let chunk = Array(heldOutSFT[start..<min(heldOutSFT.count, start + size)])
-                let (sum, count, t) = sftLogProbSum(chunk)
-                lossSum -= sum; scored += count; tokens += t
+                let (sum, count, batch) = sftLogProbSum(chunk)
+                lossSum -= sum; scored += count; tokens += batch.tokenCount
             }
             return ObjectiveMetrics(loss: lossSum / Double(max(1, scored)), tokens: tokens)
         case .dpo:
@@ -98,19 +98,18 @@ public final class NeoXBackend: TrainingBackend {
     // MARK: SFT
 
     /// Σ log p over scored tokens, their count, and all tokens, for a batch of examples (no gradient).
-    private func sftLogProbSum(_ examples: [TokenizedExample]) -> (Double, Int, Int) {
+    /// Forward pass over the examples: Σ log p over scored tokens (response and eos) and how many there are.
+    /// Leaves what `backward` needs in the model.
+    private func sftLogProbSum(_ examples: [TokenizedExample]) -> (sum: Double, count: Int, batch: TokenBatch) {
         let batch = SFTTokenBatch(examples: examples).tokenBatch
         let lp = model.forward(batch)
         var sum = 0.0, count = 0
         for (v, t) in zip(lp, batch.targets) where t >= 0 { sum += Double(v); count += 1 }
-        return (sum, count, batch.tokenCount)
+        return (sum, count, batch)
     }
 
     private func sft(_ examples: [TokenizedExample], gradientWeight: Double?) -> ObjectiveMetrics {
-        let batch = SFTTokenBatch(examples: examples).tokenBatch
-        let lp = model.forward(batch)
-        var sum = 0.0, count = 0
-        for (v, t) in zip(lp, batch.targets) where t >= 0 { sum += Double(v); count += 1 }
+        let (sum, count, batch) = sftLogProbSum(examples)
         let loss = -sum / Double(max(1, count))
         if let w = gradientWeight, count > 0 {
             let g = Float(-w / Double(count))
