@@ -60,6 +60,11 @@ public enum KeyTable {
         var hints = ["←/→ \(lambdaSymbol)"]
         for b in ordered { if let f = b.footer { hints.append("\(b.label) \(f.replacingOccurrences(of: "λ", with: lambdaSymbol))") } }
         hints.append("[ ] smooth")
+        return joinHints(hints, width: width)
+    }
+
+    /// Hints joined by two spaces, cut at the last whole hint that fits in `width` (live and replay footers).
+    public static func joinHints(_ hints: [String], width: Int) -> String {
         var line = ""
         for hint in hints {
             let next = line.isEmpty ? hint : line + "  " + hint

@@ -49,13 +49,7 @@ public enum ReplayKeyTable {
     public static func footer(width: Int, lambdaSymbol: String) -> String {
         let hints = ["space play", "<> speed", "0/$ ends", "←→ step", "l/L \(lambdaSymbol)", "c/C ckpt", "e/E eval",
                      "p/P pause", "? help", "q quit"]
-        var line = ""
-        for hint in hints {
-            let next = line.isEmpty ? hint : line + "  " + hint
-            if next.count > width { break }
-            line = next
-        }
-        return line
+        return KeyTable.joinHints(hints, width: width)
     }
 
     /// Lines of the `?` overlay: replay keys, then the view keys.
