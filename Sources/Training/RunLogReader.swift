@@ -90,6 +90,8 @@ public enum RunLogReader {
 
     /// One later line: a record, an unknown type (skip), or nil when it is not a valid record.
     public static func decodeRecord(_ bytes: Data, decoder: JSONDecoder) -> Decoded? {
+        // Nearly every line is a step: the fast path reads those, anything else goes to JSONDecoder.
+        if let step = StepLineDecoder.decode(bytes) { return .record(step) }
         guard let record = try? decoder.decode(RunRecord.self, from: bytes) else { return nil }
         if case .unknown = record.event { return .unknown }
         return .record(record)
