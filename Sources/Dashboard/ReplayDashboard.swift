@@ -41,8 +41,11 @@ public enum ReplayDashboard {
         return (view, library.themes.count)
     }
 
-    /// Runs until the user quits. The terminal is restored on return, on error and on signals.
-    public static func run(player: ReplayPlayer, feed: ReplayFollowFeed?, options: DashboardOptions) throws {
+    /// Runs until the user quits. The terminal is restored on return, on error and on signals. `loader` fills
+    /// the player while the screen is up; `afterFrame` is told of every frame drawn (`xright bench replay`).
+    public static func run(player: ReplayPlayer, feed: ReplayFollowFeed?, loader: ReplayLogLoader? = nil,
+                           options: DashboardOptions, afterFrame: ((ReplayPlayer) -> Void)? = nil) throws {
+        defer { loader?.cancel() }
         let library = ThemeLibrary(directories: options.themeDirectories)
         var themeIndex = player.view.themeIndex % max(1, library.themes.count)
         InterruptFlag.install()
@@ -52,7 +55,7 @@ public enum ReplayDashboard {
         terminal.apply(library.themes[themeIndex])
         let renderer = ReplayRenderer()
         let minFrameGap = 1 / max(1, options.maxFramesPerSecond)
-        var lastFrame = -Double.infinity, lastTick = now(), lastPoll = -Double.infinity
+        var lastFrame = -Double.infinity, lastTick = now(), lastPoll = -Double.infinity, lastStatus = -Double.infinity
         var drawnRevision = -1
         var viewTheme = themeIndex
         while InterruptFlag.count == 0 && !player.wantsExit {
@@ -67,6 +70,14 @@ public enum ReplayDashboard {
                 lastPoll = t
                 try feed.poll(into: player)
             }
+            if let loader, !loader.isFinished {
+                try loader.poll(into: player)
+                // The percentage is text: refreshing it a few times a second is plenty.
+                if !loader.isFinished, t - lastStatus >= 0.2 {
+                    lastStatus = t
+                    player.loadingStatus = loader.status
+                }
+            }
             let themeWanted = player.view.themeIndex % max(1, library.themes.count)
             if themeWanted != viewTheme {
                 viewTheme = themeWanted
@@ -80,6 +91,7 @@ public enum ReplayDashboard {
             terminal.endFrame()
             lastFrame = now()
             drawnRevision = player.revision
+            afterFrame?(player)
         }
     }
 

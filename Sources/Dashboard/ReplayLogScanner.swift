@@ -42,7 +42,7 @@ public enum ReplayLogScanner {
     /// missing file, an empty log, a first line that is not a run header, or a schema of another major version.
     @discardableResult
     public static func scan(_ url: URL, chunkSize: Int = defaultChunkSize, header: (RunHeader) throws -> Void,
-                            record: (RunRecord) throws -> Void) throws -> RunLogProblems {
+                            record: (RunRecord) throws -> Void, progress: (Int) -> Void = { _ in }) throws -> RunLogProblems {
         let fd = open(url.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw RunLogError.unreadable(file: url.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -53,6 +53,7 @@ public enum ReplayLogScanner {
         var chunk = [UInt8](repeating: 0, count: max(64, chunkSize))
         // The start of a line whose newline is in a later chunk.
         var carry = Data()
+        var bytesRead = 0
 
         func consume(_ line: Data, terminated: Bool) throws {
             lineNumber += 1
@@ -76,6 +77,7 @@ public enum ReplayLogScanner {
                 throw RunLogError.unreadable(file: url.path, reason: String(cString: strerror(errno)))
             }
             if count == 0 { break }
+            bytesRead += count
             try chunk.withUnsafeBufferPointer { buffer in
                 let bytes = UnsafeBufferPointer(rebasing: buffer[0..<count])
                 let base = buffer.baseAddress!
@@ -93,10 +95,23 @@ public enum ReplayLogScanner {
                 }
                 if start < count { carry.append(UnsafeBufferPointer(rebasing: bytes[start..<count])) }
             }
+            progress(bytesRead)
         }
         if !carry.isEmpty { try consume(carry, terminated: false) }
         guard sawHeader else { throw RunLogError.empty(file: url.path) }
         return problems
+    }
+
+    /// Reads only line 1 of a log and returns its header, with the errors of `scan` (a file that is not a run log,
+    /// an empty one, another major schema), so a replay can refuse a bad file before it takes the screen.
+    public static func header(of url: URL) throws -> RunHeader {
+        struct HeaderRead: Error { let header: RunHeader }
+        do {
+            try scan(url, chunkSize: 64 * 1024, header: { throw HeaderRead(header: $0) }, record: { _ in })
+        } catch let read as HeaderRead {
+            return read.header
+        }
+        throw RunLogError.empty(file: url.path)
     }
 
     /// The log of a run directory, or the file itself. A directory without `run.jsonl` is refused by name; a

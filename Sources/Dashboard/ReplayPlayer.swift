@@ -28,16 +28,21 @@ public final class ReplayPlayer {
     private let sink = ReplaySink()
     private let themeCount: Int
 
-    /// Opens at the end of the runs (the finished result, or live with `following`), paused.
+    /// While the logs are still being read (`ReplayLogLoader`): how far, for the transport bar.
+    public var loadingStatus: String?
+
+    /// Opens at the end of the runs (the finished result, or live with `following`), paused. With `loading`, the
+    /// timelines are still being filled: the view follows the records as they arrive and stops, paused, at the
+    /// end once `finishLoading()` is called, unless the user moved it elsewhere meanwhile.
     public init(timelines: [ReplayTimeline], view: ViewSettings = ViewSettings(), themeCount: Int = 1,
-                following: Bool = false, startAtBeginning: Bool = false) {
+                following: Bool = false, startAtBeginning: Bool = false, loading: Bool = false) {
         precondition(!timelines.isEmpty, "a replay needs at least one run")
         self.timelines = timelines
         self.following = following
         self.themeCount = themeCount
         controllers = []
         positions = Array(repeating: 0, count: timelines.count)
-        transport = ReplayTransport(live: following && !startAtBeginning)
+        transport = ReplayTransport(live: (following || loading) && !startAtBeginning)
         controllers = timelines.map { makeController($0, view: view) }
         let end = startAtBeginning ? ReplayTransport.start : duration
         seek(to: end)
@@ -74,9 +79,7 @@ public final class ReplayPlayer {
     private func fold(run i: Int, to target: Int) {
         guard target > positions[i] else { return }
         let controller = controllers[i]
-        timelines[i].records.withUnsafeBufferPointer { records in
-            for j in positions[i]..<target { controller.apply(records[j]) }
-        }
+        timelines[i].forEachRecord(in: positions[i]..<target) { controller.apply($0) }
         positions[i] = target
     }
 
@@ -95,6 +98,13 @@ public final class ReplayPlayer {
         guard !records.isEmpty else { return }
         timelines[i].append(contentsOf: records)
         if transport.live { seek(to: duration) }
+        revision &+= 1
+    }
+
+    /// Every log has been read: a replay that followed the reading stops at the end, paused.
+    public func finishLoading() {
+        loadingStatus = nil
+        if transport.live && !following { transport.live = false }
         revision &+= 1
     }
 
@@ -155,7 +165,7 @@ public final class ReplayPlayer {
             transport.live = false
             seek(to: ReplayTransport.start)
         case .seekEnd:
-            transport.live = following
+            transport.live = following || loadingStatus != nil
             seek(to: duration)
         case .stepForward: jumpForward(.step)
         case .stepBack: jumpBack(.step, orStart: true)
@@ -186,7 +196,7 @@ public final class ReplayPlayer {
         let clock = transport.clock
         // Back one step means before the step on screen, which may lie before the clock (an eval followed it).
         let times = timelines.indices.compactMap { i -> Double? in
-            let anchor = mark == .step ? timelines[i].lastIndex(of: .step, within: positions[i]).map { timelines[i].playTimes[$0] } : nil
+            let anchor = mark == .step ? timelines[i].lastTime(of: .step, within: positions[i]) : nil
             return timelines[i].previous(mark, before: anchor ?? clock)
         }
         transport.playing = false

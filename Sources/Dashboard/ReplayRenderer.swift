@@ -49,7 +49,9 @@ struct ReplayTransportBar {
         var w = RowWriter(surface, rect, row: 0)
         let t = player.transport
         w.write(" ")
-        if t.live {
+        if t.live, player.loadingStatus != nil, !player.following {
+            w.write("● READING", .good)
+        } else if t.live {
             w.write("● LIVE", .good)
         } else if t.playing {
             w.write("▶ PLAY", .good)
@@ -69,6 +71,8 @@ struct ReplayTransportBar {
         w.write("  ")
         if let notice = player.notice {
             w.write(notice, .warning)
+        } else if let loading = player.loadingStatus {
+            w.write(loading, .title)
         } else {
             w.write(ReplayKeyTable.footer(width: rect.maxX - w.x - 1, lambdaSymbol: glyphs.lambdaSymbol), .muted)
         }

@@ -34,6 +34,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Draw with ASCII even on a UTF-8 terminal.")
     var ascii = false
 
+    /// `xright bench replay`: write when the first frame and the fully read frame were drawn, and the peak RSS.
+    @Option(help: .hidden) var benchReport: String?
+
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("name at least one run directory or run.jsonl") }
         guard Self.speedIndex(speed) != nil else {
@@ -53,6 +56,7 @@ struct ReplayCommand: ParsableCommand {
         let (view, themeCount) = try ReplayDashboard.initialView(options: options)
         let timelines: [ReplayTimeline]
         var feed: ReplayFollowFeed?
+        var loader: ReplayLogLoader?
         if follow {
             // A followed log may not exist yet (the run is starting): wait for it rather than refuse.
             let logs = runs.map { path -> URL in
@@ -62,12 +66,19 @@ struct ReplayCommand: ParsableCommand {
             timelines = logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0)) }
             feed = ReplayFollowFeed(logs: logs)
         } else {
-            timelines = try runs.map { try ReplayTimeline.load($0) }
+            // Line 1 of each log is checked here, so a file that is not a run log is refused before the screen
+            // is taken; the rest is read in the background while the dashboard is already up.
+            let logs = try runs.map { try ReplayLogScanner.logFile(for: $0) }
+            timelines = try logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0), header: try ReplayLogScanner.header(of: $0)) }
+            loader = ReplayLogLoader(logs: logs)
         }
         let player = ReplayPlayer(timelines: timelines, view: view, themeCount: themeCount, following: follow,
-                                  startAtBeginning: play)
+                                  startAtBeginning: play, loading: loader != nil)
+        player.loadingStatus = loader?.status
         if let index = Self.speedIndex(speed) { for _ in 0..<index { player.handle(.char(">")) } }
         if let feed { try feed.poll(into: player) }
-        try ReplayDashboard.run(player: player, feed: feed, options: options)
+        let probe = benchReport.map { ReplayBenchProbe(reportPath: $0) }
+        try ReplayDashboard.run(player: player, feed: feed, loader: loader, options: options,
+                                afterFrame: probe.map { probe in { probe.frameDrawn(player: $0, loaded: loader?.isFinished ?? true) } })
     }
 }

@@ -123,12 +123,14 @@ final class ReplayPlayerTests: XCTestCase {
         var lines = ReplayLogs.finishedRun(steps: 10)
         lines.removeLast()
         let all = try timeline(lines)
+        var records: [RunRecord] = []
+        all.forEachRecord(in: 0..<all.count) { records.append($0) }
         var first = ReplayTimeline(name: "run", header: all.header)
-        first.append(contentsOf: Array(all.records.prefix(5)))
+        first.append(contentsOf: Array(records.prefix(5)))
         let p = ReplayPlayer(timelines: [first], following: true)
         XCTAssertTrue(p.transport.live)
         let before = state(p).step
-        p.append(Array(all.records.dropFirst(5)), run: 0)
+        p.append(Array(records.dropFirst(5)), run: 0)
         XCTAssertGreaterThan(state(p).step, before)
         XCTAssertEqual(state(p).step, 10)
         p.handle(.char("0"))
