@@ -165,7 +165,7 @@ enum TUIBenchChild {
     }
 }
 
-/// The parent side: a 120×40 pty, the child on it, every byte it writes counted with its arrival time.
+/// The parent side: the child on a 120×40 pty, every byte it writes counted with its arrival time.
 enum TUIBenchPTY {
     struct Result {
         var bytesPerSecond: Double
@@ -175,104 +175,40 @@ enum TUIBenchPTY {
         var dashboardTokensPerSecond: Double
     }
 
-    final class Recorder {
-        private let lock = NSLock()
-        private var chunks: [(time: Double, bytes: Int)] = []
-
-        func add(_ n: Int) {
-            lock.lock()
-            chunks.append((now(), n))
-            lock.unlock()
-        }
-
-        func bytes(from: Double, to: Double) -> Int {
-            lock.lock()
-            defer { lock.unlock() }
-            return chunks.filter { $0.time >= from && $0.time < to }.reduce(0) { $0 + $1.bytes }
-        }
-
-        var lastTime: Double? { lock.lock(); defer { lock.unlock() }; return chunks.last?.time }
-        var firstTime: Double? { lock.lock(); defer { lock.unlock() }; return chunks.first?.time }
-
-        func firstArrival(after time: Double) -> Double? {
-            lock.lock()
-            defer { lock.unlock() }
-            return chunks.first { $0.time > time }?.time
-        }
-    }
-
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    static func now() -> Double { PseudoTerminalChild.now() }
 
     static func measure(steadySeconds: Double, phaseSeconds: Double) throws -> Result {
-        var master: Int32 = 0, slave: Int32 = 0
-        var size = winsize(ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0)
-        guard openpty(&master, &slave, nil, nil, &size) == 0 else { throw BenchError("openpty failed: errno \(errno)") }
         let reportPath = FileManager.default.temporaryDirectory.appendingPathComponent("xright-tui-bench-\(getpid()).json").path
         defer { unlink(reportPath) }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in Int32(0)...2 { posix_spawn_file_actions_adddup2(&actions, slave, fd) }
-        posix_spawn_file_actions_addclose(&actions, master)
-        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
-        let arguments = [executable, "bench", "tui", "--child-report", reportPath, "--phase-seconds", String(phaseSeconds)]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TERM"] = "xterm-256color"
-        environment.removeValue(forKey: "NO_COLOR")
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        close(slave)
-        guard spawned == 0 else { throw BenchError("cannot start \(executable): errno \(spawned)") }
-
-        let recorder = Recorder()
-        let masterFD = master
-        let reader = Thread {
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(masterFD, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                recorder.add(n)
-            }
-        }
-        reader.start()
-        func send(_ text: String) { _ = text.withCString { write(master, $0, strlen($0)) } }
+        let child = try PseudoTerminalChild(arguments: ["bench", "tui", "--child-report", reportPath,
+                                                        "--phase-seconds", String(phaseSeconds)], rows: 40, columns: 120)
 
         // The headless phase and calibration come first; the dashboard's first frame starts the clock.
         let deadline = now() + phaseSeconds + 30
-        while recorder.firstTime == nil && now() < deadline { usleep(20_000) }
-        guard let opened = recorder.firstTime else { throw BenchError("the dashboard never drew") }
+        while child.firstTime == nil && now() < deadline { usleep(20_000) }
+        guard let opened = child.firstTime else { throw BenchError("the dashboard never drew") }
         let warmUp = 2.0
         Thread.sleep(forTimeInterval: max(0, opened + warmUp + steadySeconds - now()))
-        let bytes = recorder.bytes(from: opened + warmUp, to: opened + warmUp + steadySeconds)
+        let bytes = child.bytes(from: opened + warmUp, to: opened + warmUp + steadySeconds)
         // Training goes on a little longer so its tokens/s covers the same span, then pause for the key trials.
         Thread.sleep(forTimeInterval: max(0, opened + phaseSeconds - now()))
-        send("p")
+        child.send("p")
         Thread.sleep(forTimeInterval: 1)
         var latencies: [Double] = []
         for _ in 0..<10 {
             // Wait for a quiet moment (no frame for 150 ms) so the next bytes answer the key.
             let quietDeadline = now() + 3
-            while let last = recorder.lastTime, now() - last < 0.15, now() < quietDeadline { usleep(10_000) }
+            while let last = child.lastTime, now() - last < 0.15, now() < quietDeadline { usleep(10_000) }
             let sent = now()
-            send("g")
+            child.send("g")
             let answerDeadline = sent + 1
-            while recorder.firstArrival(after: sent) == nil && now() < answerDeadline { usleep(1_000) }
-            if let arrival = recorder.firstArrival(after: sent) { latencies.append(arrival - sent) }
+            while child.firstArrival(after: sent) == nil && now() < answerDeadline { usleep(1_000) }
+            if let arrival = child.firstArrival(after: sent) { latencies.append(arrival - sent) }
         }
-        send("q")
+        child.send("q")
         Thread.sleep(forTimeInterval: 0.3)
-        send("y")
-        var status: Int32 = 0
-        let exitDeadline = now() + 30
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if now() > exitDeadline { kill(pid, SIGKILL); waitpid(pid, &status, 0); break }
-            usleep(50_000)
-        }
-        close(master)
+        child.send("y")
+        child.waitForExit(seconds: 30)
         let report = try JSONDecoder().decode(TUIBenchChild.Report.self,
                                               from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
         latencies.sort()
