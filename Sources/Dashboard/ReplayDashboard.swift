@@ -15,11 +15,18 @@ public final class ReplayFollowFeed {
         followers = logs.map { RunLogFollower(url: $0) }
     }
 
+    /// Bytes read from a log per poll: a few tens of milliseconds of decoding, so a long log already written
+    /// when `--follow` starts is caught up with frames in between.
+    public static let bytesPerPoll = 4 << 20
+
+    /// Whether a log has more already written than the last poll read: poll again without waiting.
+    public var isBehind: Bool { followers.contains { $0.isBehind } }
+
     /// Hands each log's new records (and its header, once known) to the player. Throws when a log turns out not
     /// to be a run log.
     public func poll(into player: ReplayPlayer) throws {
         for (i, follower) in followers.enumerated() where i < player.timelines.count {
-            let records = try follower.poll()
+            let records = try follower.poll(maxBytes: Self.bytesPerPoll)
             if player.timelines[i].header == nil, let header = follower.header { player.setHeader(header, run: i) }
             player.append(records, run: i)
             var problems = RunLogProblems()
@@ -66,7 +73,7 @@ public enum ReplayDashboard {
             let t = now()
             player.tick(seconds: t - lastTick)
             lastTick = t
-            if let feed, t - lastPoll >= 0.25 {
+            if let feed, t - lastPoll >= 0.25 || feed.isBehind {
                 lastPoll = t
                 try feed.poll(into: player)
             }

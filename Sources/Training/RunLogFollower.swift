@@ -17,8 +17,12 @@ public final class RunLogFollower {
         self.url = url
     }
 
-    /// New records since the last poll (empty when nothing new, or the file does not exist yet).
-    public func poll() throws -> [RunRecord] {
+    /// Whether the last poll stopped at `maxBytes` with more of the file left to read.
+    public private(set) var isBehind = false
+
+    /// New records since the last poll (empty when nothing new, or the file does not exist yet). Reads at most
+    /// `maxBytes` of the file, so a viewer that starts on a long log can draw between polls (see `isBehind`).
+    public func poll(maxBytes: Int = Int.max) throws -> [RunRecord] {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch {
@@ -28,11 +32,12 @@ public final class RunLogFollower {
         let fresh: Data
         do {
             try handle.seek(toOffset: offset)
-            fresh = try handle.readToEnd() ?? Data()
+            fresh = try (maxBytes == Int.max ? handle.readToEnd() : handle.read(upToCount: maxBytes)) ?? Data()
         } catch {
             throw RunLogError.unreadable(file: url.path, reason: (error as NSError).localizedDescription)
         }
         offset += UInt64(fresh.count)
+        isBehind = maxBytes != Int.max && fresh.count == maxBytes
         pending.append(fresh)
 
         var records: [RunRecord] = []

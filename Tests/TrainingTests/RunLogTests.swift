@@ -162,6 +162,24 @@ final class RunLogTests: XCTestCase {
         XCTAssertEqual(try follower.poll(), [])
     }
 
+    func test_follower_withAByteLimit_catchesUpOverSeveralPolls_losingNothing() throws {
+        let url = root.appendingPathComponent("run.jsonl")
+        let records = (1...200).map(stepRecord)
+        try Data(try lines(records).utf8).write(to: url)
+        let follower = RunLogFollower(url: url)
+        var read: [RunRecord] = []
+        var polls = 0
+        repeat {
+            read += try follower.poll(maxBytes: 1000)
+            polls += 1
+        } while follower.isBehind
+        XCTAssertGreaterThan(polls, 10, "1,000 bytes a poll takes many polls")
+        XCTAssertEqual(read, records, "lines cut by the limit are completed by the next poll")
+        XCTAssertEqual(follower.corruptLines, [])
+        XCTAssertEqual(try follower.poll(maxBytes: 1000), [])
+        XCTAssertFalse(follower.isBehind)
+    }
+
     func test_everyEventType_roundTripsThroughJSON_includingNonFiniteLosses() throws {
         let events: [RunEvent] = [
             .header(header()),
