@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // The one JSON parser: safetensors headers, tokenizer files, data records.
+        .target(name: "JSON", swiftSettings: optimize),
         // Tensors, kernels, the GPT-NeoX model, LoRA, AdamW, safetensors.
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: optimize),
         // Tokenizers and prompt templates.
@@ -45,6 +47,7 @@ let package = Package(
 
         // Paths to fixtures and to ../shared/data, shared by every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
