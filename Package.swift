@@ -26,7 +26,7 @@ let package = Package(
         // The one JSON parser: safetensors headers, tokenizer files, data records.
         .target(name: "JSON", swiftSettings: optimize),
         // Tensors, kernels, the GPT-NeoX model, LoRA, AdamW, safetensors.
-        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "Engine", dependencies: ["CBLAS", "JSON"], swiftSettings: optimize),
         // Tokenizers and prompt templates.
         .target(name: "Text", swiftSettings: optimize),
         // Data readers, batching, the built-in demo task.
