@@ -28,7 +28,7 @@ let package = Package(
         // Tensors, kernels, the GPT-NeoX model, LoRA, AdamW, safetensors.
         .target(name: "Engine", dependencies: ["CBLAS", "JSON"], swiftSettings: optimize),
         // Tokenizers and prompt templates.
-        .target(name: "Text", swiftSettings: optimize),
+        .target(name: "Text", dependencies: ["JSON"], swiftSettings: optimize),
         // Data readers, batching, the built-in demo task.
         .target(name: "Data", dependencies: ["Text", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Dashboard", dependencies: ["Training", "Telemetry", "CNcurses"], swiftSettings: optimize),
         // The command line.
         .executableTarget(name: "xright", dependencies: [
-            "Engine", "Text", "Data", "Training", "Remote", "Telemetry", "Dashboard",
+            "JSON", "Engine", "Text", "Data", "Training", "Remote", "Telemetry", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
