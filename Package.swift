@@ -30,7 +30,7 @@ let package = Package(
         // Tokenizers and prompt templates.
         .target(name: "Text", dependencies: ["JSON"], swiftSettings: optimize),
         // Data readers, batching, the built-in demo task.
-        .target(name: "Data", dependencies: ["Text", "CZlib"], swiftSettings: optimize),
+        .target(name: "Data", dependencies: ["Text", "JSON", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
         .target(name: "Training", dependencies: ["Engine", "Data", "Text"], swiftSettings: optimize),
         // A live run's events and commands over a Unix socket in its run directory (attach, ctl, ls).
