@@ -23,12 +23,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // The one JSON parser: safetensors headers, tokenizer files, data records.
+        .target(name: "JSON", swiftSettings: optimize),
         // Tensors, kernels, the GPT-NeoX model, LoRA, AdamW, safetensors.
-        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "Engine", dependencies: ["CBLAS", "JSON"], swiftSettings: optimize),
         // Tokenizers and prompt templates.
-        .target(name: "Text", swiftSettings: optimize),
+        .target(name: "Text", dependencies: ["JSON"], swiftSettings: optimize),
         // Data readers, batching, the built-in demo task.
-        .target(name: "Data", dependencies: ["Text", "CZlib"], swiftSettings: optimize),
+        .target(name: "Data", dependencies: ["Text", "JSON", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
         .target(name: "Training", dependencies: ["Engine", "Data", "Text"], swiftSettings: optimize),
         // A live run's events and commands over a Unix socket in its run directory (attach, ctl, ls).
@@ -39,12 +41,13 @@ let package = Package(
         .target(name: "Dashboard", dependencies: ["Training", "Telemetry", "CNcurses"], swiftSettings: optimize),
         // The command line.
         .executableTarget(name: "xright", dependencies: [
-            "Engine", "Text", "Data", "Training", "Remote", "Telemetry", "Dashboard",
+            "JSON", "Engine", "Text", "Data", "Training", "Remote", "Telemetry", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
         // Paths to fixtures and to ../shared/data, shared by every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),

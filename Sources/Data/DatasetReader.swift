@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// How a data file is read.
 public struct ReadOptions: Sendable {
@@ -47,6 +48,8 @@ public final class DatasetReader {
     private var sawObject = false
     /// Give up on a file after this many records when none of them is a JSON object.
     static let recordsBeforeGivingUp = 100
+    /// Records nest a few levels (a conversation of messages); deeper is hostile or not data.
+    static let maximumRecordDepth = 256
 
     public init(path: String, options: ReadOptions = ReadOptions()) throws {
         self.path = path
@@ -124,35 +127,23 @@ public final class DatasetReader {
         }
     }
 
-    private func parseObject(line: Int, column: Int, location: RecordLocation) throws -> [String: JSONValue] {
+    private func parseObject(line: Int, column: Int, location: RecordLocation) throws -> JSONObject {
         let value: JSONValue
         do {
-            value = try scanner.record.withUnsafeBufferPointer { try JSONParser.parseDocument($0) }
-        } catch let error as JSONSyntaxError {
-            let (errorLine, errorColumn) = place(of: error.offset, line: line, column: column)
+            value = try JSONValue.parse(scanner.record, maximumDepth: Self.maximumRecordDepth)
+        } catch let error as JSONError {
+            // The record starts at (line, column) of the file; the error's place is counted within the record.
+            let errorLine = line + error.line - 1
+            let errorColumn = error.line == 1 ? column + error.column - 1 : error.column
             throw DataError(error.isEncodingError ? .invalidUTF8 : .malformedJSON, file: path, line: errorLine,
-                            column: errorColumn, recordIndex: location.recordIndex,
-                            (error.isEncodingError ? "" : "malformed JSON: ") + error.message)
+                            column: errorColumn, recordIndex: location.recordIndex, error.recordMessage)
         }
         guard case .object(let object) = value else {
             throw DataError.record(.notAnObject, at: location,
-                                   "expected a JSON object per record, found \(value.typeDescription)")
+                                   "expected a JSON object per record, found \(value.typeName)")
         }
         sawObject = true
         return object
-    }
-
-    /// Line and column in the file of byte `offset` of the current record, which starts at (line, column).
-    private func place(of offset: Int, line: Int, column: Int) -> (Int, Int) {
-        let bytes = scanner.record
-        let end = min(offset, bytes.count)
-        var errorLine = line
-        var lastNewline = -1
-        for index in 0..<end where bytes[index] == 0x0A {
-            errorLine += 1
-            lastNewline = index
-        }
-        return lastNewline < 0 ? (errorLine, column + offset) : (errorLine, offset - lastNewline)
     }
 
     /// No record parsed as a JSON object: this is not a data file, or not one in a layout xright reads.
@@ -164,7 +155,7 @@ public final class DatasetReader {
                          + "a top-level array of records); first problem: " + (first?.message ?? "none"))
     }
 
-    private func formatFor(_ object: [String: JSONValue], location: RecordLocation) throws -> RecordFormat {
+    private func formatFor(_ object: JSONObject, location: RecordLocation) throws -> RecordFormat {
         if let format { return format }
         guard let detected = RecordFormat.detect(keys: Set(object.keys)) else {
             let keys = object.keys.sorted().joined(separator: ", ")

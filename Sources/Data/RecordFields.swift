@@ -1,7 +1,9 @@
+import JSON
+
 /// Typed access to the fields of one record, turning absent or mistyped fields into `DataError`s that name
 /// the field, the expected type and what was found.
 struct RecordFields {
-    let object: [String: JSONValue]
+    let object: JSONObject
     let location: RecordLocation
 
     func string(_ key: String) throws -> String {
@@ -14,7 +16,7 @@ struct RecordFields {
 
     /// nil when absent or null.
     func optionalString(_ key: String) throws -> String? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = object[key], !value.isNull else { return nil }
         return try Self.string(value, field: key, at: location)
     }
 
@@ -29,13 +31,13 @@ struct RecordFields {
     static func string(_ value: JSONValue, field: String, at location: RecordLocation) throws -> String {
         guard case .string(let text) = value else {
             throw DataError.record(.wrongFieldType, at: location, field: field,
-                                   "field \"\(field)\": expected a string, found \(value.typeDescription)")
+                                   "field \"\(field)\": expected a string, found \(value.typeName)")
         }
         return text
     }
 
     private var keyList: String {
-        object.isEmpty ? "no fields" : "fields " + object.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+        object.isEmpty ? "no fields" : "fields " + Set(object.keys).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
     }
 }
 

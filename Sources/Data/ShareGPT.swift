@@ -1,3 +1,5 @@
+import JSON
+
 /// LLaMA-Factory sharegpt ranking records: `conversations` is a list of `{from, value}` messages ending with a
 /// human turn, `chosen` and `rejected` are the two candidate replies (`{from, value}` objects, or plain strings).
 /// The OpenAI spelling (`messages`, `role`, `content`) is read too.
@@ -8,7 +10,7 @@ enum ShareGPT {
         guard case .array(let messages) = try fields.value(listKey) else {
             throw DataError.record(.wrongFieldType, at: location, field: listKey,
                                    "field \"\(listKey)\": expected an array of {from, value} messages, found "
-                                   + (fields.object[listKey]?.typeDescription ?? "nothing"))
+                                   + (fields.object[listKey]?.typeName ?? "nothing"))
         }
         var turns: [Turn] = []
         for (index, message) in messages.enumerated() {
@@ -49,7 +51,7 @@ enum ShareGPT {
                                     at location: RecordLocation) throws -> (Turn.Role, String) {
         guard case .object(let object) = message else {
             throw DataError.record(.wrongFieldType, at: location, field: field,
-                                   "\(field): expected a {from, value} object, found \(message.typeDescription)")
+                                   "\(field): expected a {from, value} object, found \(message.typeName)")
         }
         let roleKey = object["from"] != nil ? "from" : "role"
         let textKey = object["value"] != nil ? "value" : "content"

@@ -1,3 +1,5 @@
+import JSON
+
 /// One tensor as its header entry describes it; `byteRange` is relative to the start of the data region.
 public struct SafeTensorsTensorInfo: Equatable, Sendable {
     public let name: String
@@ -28,23 +30,25 @@ struct SafeTensorsHeader {
     let metadata: [String: String]
 
     static let metadataKey = "__metadata__"
+    /// Headers nest three levels (header → entry → shape); anything deeper than this is not a safetensors header.
+    static let maximumDepth = 16
 
     /// `json` is the header text; `dataSize` the number of bytes after it. `fail` builds the error (it knows the file).
     init(json bytes: UnsafeRawBufferPointer, dataSize: Int, fail: (String) -> SafeTensorsError) throws {
-        let root: HeaderJSON
+        let root: JSONValue
         do {
-            root = try HeaderJSONParser.parse(bytes)
-        } catch let error as HeaderJSONError {
+            root = try JSONValue.parse(bytes, maximumDepth: Self.maximumDepth)
+        } catch let error as JSONError {
             // Offsets in the file count the 8-byte length field too.
-            throw fail("invalid JSON header at byte \(8 + error.offset) of the file: \(error.message)")
+            throw fail("invalid JSON header at byte \(8 + error.offset) of the file: \(Self.describe(error))")
         }
-        guard case .object(let members) = root else {
-            throw fail("header must be a JSON object of tensor entries, found \(root.kind): \(root.summary)")
+        guard case .object(let entries) = root else {
+            throw fail("header must be a JSON object of tensor entries, found \(root.typeName): \(root.summary())")
         }
 
         var tensors: [String: SafeTensorsTensorInfo] = [:]
         var metadata: [String: String]?
-        for (key, value) in members {
+        for (key, value) in entries.members {
             if key == Self.metadataKey {
                 guard metadata == nil else { throw fail("header has \"\(key)\" twice") }
                 metadata = try Self.parseMetadata(value, fail: fail)
@@ -59,37 +63,49 @@ struct SafeTensorsHeader {
         self.metadata = metadata ?? [:]
     }
 
-    private static func parseMetadata(_ value: HeaderJSON, fail: (String) -> SafeTensorsError) throws
+    /// The parser's wording, with the end named as the header; a misspelled literal reads as any other bad value,
+    /// as header errors always have.
+    private static func describe(_ error: JSONError) -> String {
+        if case .expectedLiteral = error.problem, case .word(let word) = error.found, let first = word.first {
+            return "expected a value, found '\(first)'"
+        }
+        return error.message(endOfInput: "end of header")
+    }
+
+    private static func parseMetadata(_ value: JSONValue, fail: (String) -> SafeTensorsError) throws
         -> [String: String] {
-        guard case .object(let members) = value else {
-            throw fail("\"\(metadataKey)\" must be an object of string values, found \(value.kind): \(value.summary)")
+        guard case .object(let entries) = value else {
+            throw fail("\"\(metadataKey)\" must be an object of string values, "
+                + "found \(value.typeName): \(value.summary())")
         }
         var metadata: [String: String] = [:]
-        for (key, item) in members {
+        for (key, item) in entries.members {
             guard case .string(let text) = item else {
-                throw fail("\"\(metadataKey)\" entry \"\(key)\" must be a string, found \(item.kind): \(item.summary)")
+                throw fail("\"\(metadataKey)\" entry \"\(key)\" must be a string, "
+                    + "found \(item.typeName): \(item.summary())")
             }
             metadata[key] = text
         }
         return metadata
     }
 
-    private static func parseEntry(name: String, _ value: HeaderJSON, fail: (String) -> SafeTensorsError) throws
+    private static func parseEntry(name: String, _ value: JSONValue, fail: (String) -> SafeTensorsError) throws
         -> SafeTensorsTensorInfo {
         guard case .object(let fields) = value else {
             throw fail("tensor '\(name)': entry must be an object with dtype, shape and data_offsets, "
-                + "found \(value.kind): \(value.summary)")
+                + "found \(value.typeName): \(value.summary())")
         }
-        func field(_ key: String) throws -> HeaderJSON {
-            guard let found = fields.first(where: { $0.key == key }) else {
+        func field(_ key: String) throws -> JSONValue {
+            guard let found = fields.first(key) else {
                 throw fail("tensor '\(name)': missing field \"\(key)\"")
             }
-            return found.value
+            return found
         }
 
         let dtypeValue = try field("dtype")
         guard case .string(let dtypeName) = dtypeValue else {
-            throw fail("tensor '\(name)': dtype must be a string, found \(dtypeValue.kind): \(dtypeValue.summary)")
+            throw fail("tensor '\(name)': dtype must be a string, "
+                + "found \(dtypeValue.typeName): \(dtypeValue.summary())")
         }
         guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
             let known = SafeTensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
@@ -100,7 +116,7 @@ struct SafeTensorsHeader {
         let offsetsValue = try field("data_offsets")
         let offsets = try nonNegativeIntegers(offsetsValue, field: "data_offsets", tensor: name, fail: fail)
         guard offsets.count == 2 else {
-            throw fail("tensor '\(name)': data_offsets must be [begin, end], found \(offsetsValue.summary)")
+            throw fail("tensor '\(name)': data_offsets must be [begin, end], found \(offsetsValue.summary())")
         }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin <= end else {
@@ -119,15 +135,16 @@ struct SafeTensorsHeader {
         return SafeTensorsTensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
     }
 
-    private static func nonNegativeIntegers(_ value: HeaderJSON, field: String, tensor: String,
+    private static func nonNegativeIntegers(_ value: JSONValue, field: String, tensor: String,
                                             fail: (String) -> SafeTensorsError) throws -> [Int] {
         let expectation = "tensor '\(tensor)': \(field) must be an array of non-negative integers"
         guard case .array(let items) = value else {
-            throw fail("\(expectation), found \(value.kind): \(value.summary)")
+            throw fail("\(expectation), found \(value.typeName): \(value.summary())")
         }
         return try items.map { item in
-            guard case .integer(let n) = item, n >= 0 else {
-                throw fail("\(expectation), found \(item.summary) in \(value.summary)")
+            // Exact: an offset written as 2.0 or 1e3, or beyond Int, is not an integer here.
+            guard case .number(let number) = item, let n = number.int64Value.flatMap(Int.init(exactly:)), n >= 0 else {
+                throw fail("\(expectation), found \(item.summary()) in \(value.summary())")
             }
             return n
         }

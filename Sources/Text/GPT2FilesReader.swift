@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension BPETokenizer {
     /// Loads the original GPT-2 pair: `encoder.json` (token → id) and `vocab.bpe` (a `#version` header, then one

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Reads a Hugging Face `tokenizer.json` holding a byte-level BPE model into a `BPEDefinition`, rejecting
 /// anything that would make our ids differ from those of `tokenizers` (another model type, a pre-tokenizer
@@ -54,7 +55,7 @@ struct TokenizerJSONReader {
 
     private func readModelOptions(_ model: JSONObject, into definition: inout BPEDefinition) throws {
         if let dropout = model["dropout"], !dropout.isNull {
-            guard case .number(let p) = dropout, p == 0 else {
+            guard dropout.doubleValue == 0 else {
                 throw TokenizerError(.unsupported, file: file, field: "model.dropout",
                                      expected: "null (dropout is for training)", got: describe(dropout))
             }
@@ -216,7 +217,7 @@ struct TokenizerJSONReader {
 
     private func describe(_ value: JSONValue) -> String {
         switch value {
-        case .number(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .number(let number): return number.text
         case .string(let s): return "\"\(s)\""
         case .bool(let b): return String(b)
         default: return value.typeName
@@ -245,10 +246,10 @@ enum TokenizerFiles {
     static func json(at url: URL) throws -> JSONValue {
         let bytes = try contents(of: url)
         do {
-            return try JSONValue.parse(bytes)
-        } catch let error as JSONParseError {
+            return try JSONValue.parse(bytes, allowsByteOrderMark: true)
+        } catch let error as JSONError {
             throw TokenizerError(.malformedJSON, file: url.path, field: "line \(error.line), column \(error.column)",
-                                 expected: error.expected, got: error.got)
+                                 expected: error.expected, got: error.found.description())
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Text
 
 /// Measures single-threaded encoding throughput of our tokenizer against Python `tokenizers` on the same texts.
@@ -68,7 +69,7 @@ struct BenchTokenizer: ParsableCommand {
         let root: JSONValue
         do {
             root = try JSONValue.parse([UInt8](bytes))
-        } catch let error as JSONParseError {
+        } catch let error as JSONError {
             throw ValidationError("--data \(path): \(error)")
         }
         guard let records = root.arrayValue else {
@@ -136,10 +137,7 @@ struct BenchTokenizer: ParsableCommand {
             return PythonResult(unavailable: reason)
         }
         guard let report = try? JSONValue.parse([UInt8](data)).objectValue,
-              let seconds = report["pass_seconds"]?.arrayValue?.compactMap({ value -> Double? in
-                  if case .number(let d) = value { return d }
-                  return nil
-              }),
+              let seconds = report["pass_seconds"]?.arrayValue?.compactMap(\.doubleValue),
               let bytes = report["bytes"]?.intValue, let texts = report["texts"]?.intValue,
               let tokens = report["tokens"]?.intValue else {
             return PythonResult(unavailable: "unexpected output from \(script.lastPathComponent): \(String(decoding: data.prefix(200), as: UTF8.self))")
