@@ -32,7 +32,7 @@ let package = Package(
         // Data readers, batching, the built-in demo task.
         .target(name: "Data", dependencies: ["Text", "JSON", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
-        .target(name: "Training", dependencies: ["Engine", "Data", "Text"], swiftSettings: optimize),
+        .target(name: "Training", dependencies: ["Engine", "Data", "Text", "JSON"], swiftSettings: optimize),
         // A live run's events and commands over a Unix socket in its run directory (attach, ctl, ls).
         .target(name: "Remote", dependencies: ["Training"], swiftSettings: optimize),
         // GPU (NVML, nvidia-smi), CPU and memory readings, sampled off the UI thread.
