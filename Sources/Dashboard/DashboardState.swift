@@ -209,7 +209,7 @@ public struct DashboardState {
             pendingCommands.removeAll()
             note("finished at step \(f.step) (\(f.reason.rawValue)): \(f.message)",
                  kind: f.reason == .failed || f.reason == .nonFinite ? .warning : .info, step: f.step)
-        case .unknown:
+        case .telemetry, .unknown:
             revision &-= 1
         }
     }

@@ -16,7 +16,7 @@ from .distributed import Collective
 from .errors import SettingError
 from .losses import PreferenceLoss
 from .models import check_vocabulary, load_model, load_tokenizer, max_positions
-from .runlog import RunLogWriter, iso_utc_now
+from .runlog import SCHEMA, RunLogWriter, iso_utc_now
 from .server import RunServer
 from .session import Session
 from .strategies import make_strategy
@@ -130,7 +130,7 @@ def train(args):
     planned = config["maxSteps"] or (None if args.strategy in ("sft-then-dpo", "dpo-then-sft") else per_epoch * args.epochs)
     telemetry = GPUTelemetry()
     header = {
-        "type": "header", "schema": "1.0", "programVersion": f"xright-bridge {__version__}", "createdAt": iso_utc_now(),
+        "type": "header", "schema": SCHEMA, "programVersion": f"xright-bridge {__version__}", "createdAt": iso_utc_now(),
         "seed": args.seed, "config": config, "plannedSteps": planned,
         "modelFingerprint": f"hf:{os.path.abspath(args.model)}", "dataFingerprints": fingerprints,
         "settings": {
