@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Training", "Telemetry", "TestSupport"]),
         // Drives the built `xright` binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["Training", "TestSupport"], exclude: ["Fixtures"]),
     ],
     // Kernels share raw buffers across worker threads by construction (disjoint ranges); Swift 5 mode keeps
     // that explicit code free of Sendable ceremony.

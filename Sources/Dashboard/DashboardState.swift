@@ -65,6 +65,17 @@ public enum StepChoice: Equatable, Sendable {
     }
 }
 
+/// A `telemetry` event and the run time it was taken at.
+public struct RunGPUSample: Equatable, Sendable {
+    public var event: TelemetryEvent
+    public var time: Double
+
+    public init(event: TelemetryEvent, time: Double) {
+        self.event = event
+        self.time = time
+    }
+}
+
 /// Everything the dashboard shows, folded from the session's events: no terminal, no tensors, so every panel's
 /// numbers can be tested on their own.
 public struct DashboardState {
@@ -111,6 +122,12 @@ public struct DashboardState {
     /// Commands sent from the keyboard that the session has not yet answered.
     public private(set) var pendingCommands: [SessionCommand] = []
     public private(set) var system: SystemSample?
+    /// The run's own GPUs from its newest `telemetry` event (a bridge run), nil until the run sends one: the
+    /// panel then shows these, the devices training runs on, instead of the machine the dashboard runs on.
+    public private(set) var runGPUs: RunGPUSample?
+    /// `time` of the newest record: the run's clock, which a GPU sample's age is measured against (so a replay
+    /// shows the age the sample had at that moment of the run).
+    public private(set) var runClock = 0.0
     /// Bumped on every change, so the UI redraws only when something moved.
     public private(set) var revision = 0
 
@@ -133,6 +150,9 @@ public struct DashboardState {
 
     public var latestMessage: DashboardMessage? { messages.last }
 
+    /// Run seconds since the newest GPU sample was taken.
+    public var runGPUSampleAge: Double? { runGPUs.map { max(0, runClock - $0.time) } }
+
     /// The (SFT, DPO) smoothed point of trajectory entry `i`.
     public func trajectoryPoint(_ i: Int) -> (sft: Double, dpo: Double)? {
         let entry = trajectory[i]
@@ -144,6 +164,7 @@ public struct DashboardState {
 
     public mutating func apply(_ record: RunRecord) {
         revision &+= 1
+        if case .header = record.event {} else { runClock = record.time }
         switch record.event {
         case .header(let h):
             header = h
@@ -209,6 +230,8 @@ public struct DashboardState {
             pendingCommands.removeAll()
             note("finished at step \(f.step) (\(f.reason.rawValue)): \(f.message)",
                  kind: f.reason == .failed || f.reason == .nonFinite ? .warning : .info, step: f.step)
+        case .telemetry(let t):
+            runGPUs = RunGPUSample(event: t, time: record.time)
         case .unknown:
             revision &-= 1
         }

@@ -253,6 +253,12 @@ public final class DashboardRenderer {
     // MARK: System
 
     private func drawSystem(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
+        // A run that reports its own GPUs (the PyTorch bridge) is shown by them: the machine this dashboard runs
+        // on may not be the one training.
+        if let sample = state.runGPUs {
+            drawTrainingGPUs(sample, age: state.runGPUSampleAge ?? 0, rect, surface, glyphs)
+            return
+        }
         let inner = drawFrame(rect, title: "System", on: surface, glyphs: glyphs)
         guard inner.height >= 1 else { return }
         var row = 0
@@ -282,6 +288,43 @@ public final class DashboardRenderer {
         } else {
             var w = RowWriter(surface, inner, row: 0)
             w.write("sampling…", .muted)
+        }
+    }
+
+    /// "Training GPUs · step 120 · 0:03 ago" (the step left out when narrow), one row per device, "+N more" when
+    /// they do not fit; the run's note when it has no GPU to sample.
+    private func drawTrainingGPUs(_ sample: RunGPUSample, age: Double, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
+        let ago = "\(Format.duration(age)) ago"
+        let full = "Training GPUs · step \(sample.event.step) · \(ago)"
+        let title = full.count + 4 <= rect.width ? full : "Training GPUs · \(ago)"
+        let inner = drawFrame(rect, title: title, on: surface, glyphs: glyphs)
+        guard inner.height >= 1 else { return }
+        let gpus = sample.event.gpus
+        if gpus.isEmpty {
+            let note = sample.event.note ?? "the run reported no GPU"
+            for (row, line) in TrainingGPUText.wrap(note, width: inner.width).prefix(inner.height).enumerated() {
+                var w = RowWriter(surface, inner, row: row)
+                w.write(line, .muted)
+            }
+            return
+        }
+        let shown = gpus.count <= inner.height ? gpus.count : inner.height - 1
+        for (row, gpu) in gpus.prefix(shown).enumerated() {
+            // Every reading first; the name gets the room left over (GPUs of one run mostly share it).
+            let location = TrainingGPUText.location(gpu, hostLimit: 12), readings = TrainingGPUText.readings(gpu)
+            let room = inner.width - location.count - readings.count - 2
+            var w = RowWriter(surface, inner, row: row)
+            w.write(location + " ", .title)
+            if let name = gpu.name, room >= 4 {
+                w.write(name.prefix(room).trimmingCharacters(in: .whitespaces) + " ", .muted)
+            }
+            w.write(readings, .text)
+        }
+        if shown < gpus.count {
+            var w = RowWriter(surface, inner, row: shown)
+            let rest = Array(gpus[shown...])
+            w.write("+\(rest.count) more", .muted)
+            if let mean = TrainingGPUText.meanUtilization(rest) { w.write(" · mean " + Format.fixed(mean, 0) + "%", .muted) }
         }
     }
 

@@ -67,7 +67,7 @@ public struct RunSnapshot: Equatable, Sendable {
             finished = end
             step = end.step
             paused = false
-        case .commandApplied, .commandRefused, .warning, .unknown:
+        case .commandApplied, .commandRefused, .warning, .telemetry, .unknown:
             break
         }
     }

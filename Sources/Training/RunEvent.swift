@@ -14,6 +14,8 @@ public enum RunEvent: Equatable, Sendable {
     case resumed(PauseChange)
     case checkpointSaved(CheckpointSaved)
     case warning(RunWarning)
+    /// The run's own GPUs (written by the PyTorch bridge; the Swift trainer has none to report).
+    case telemetry(TelemetryEvent)
     case finished(RunFinished)
     /// A type this version does not know (written by a newer minor version); readers skip it.
     case unknown(type: String)
@@ -33,6 +35,7 @@ public enum RunEvent: Equatable, Sendable {
         case .resumed: return "resumed"
         case .checkpointSaved: return "checkpoint-saved"
         case .warning: return "warning"
+        case .telemetry: return "telemetry"
         case .finished: return "finished"
         case .unknown(let type): return type
         }
@@ -52,7 +55,8 @@ public struct RunRecord: Equatable, Sendable {
 
 public enum RunLogSchema {
     public static let major = 1
-    public static let minor = 0
+    /// 1.1 added the `telemetry` event.
+    public static let minor = 1
     public static var current: String { "\(major).\(minor)" }
 }
 
@@ -76,6 +80,7 @@ extension RunRecord: Codable {
         case "resumed": event = .resumed(try PauseChange(from: decoder))
         case "checkpoint-saved": event = .checkpointSaved(try CheckpointSaved(from: decoder))
         case "warning": event = .warning(try RunWarning(from: decoder))
+        case "telemetry": event = .telemetry(try TelemetryEvent(from: decoder))
         case "finished": event = .finished(try RunFinished(from: decoder))
         default: event = .unknown(type: type)
         }
@@ -99,6 +104,7 @@ extension RunRecord: Codable {
         case .resumed(let p): try p.encode(to: encoder)
         case .checkpointSaved(let p): try p.encode(to: encoder)
         case .warning(let p): try p.encode(to: encoder)
+        case .telemetry(let p): try p.encode(to: encoder)
         case .finished(let p): try p.encode(to: encoder)
         case .unknown: break
         }

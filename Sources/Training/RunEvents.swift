@@ -237,3 +237,47 @@ public struct RunFinished: Codable, Equatable, Sendable {
         self.message = message
     }
 }
+
+/// A sample of the run's own GPUs, taken where training runs (every rank's device, gathered by rank 0). An empty
+/// `gpus` with a `note` records once that there is nothing to sample, and why.
+public struct TelemetryEvent: Codable, Equatable, Sendable {
+    public var step: Int
+    public var gpus: [GPU]
+    /// Why `gpus` is empty ("no GPU telemetry: nvidia-ml-py (pynvml) is not installed").
+    public var note: String?
+
+    /// One device: where it is (host, rank, device index) is always known; a reading the board or driver does
+    /// not report (power on some boards) is nil.
+    public struct GPU: Codable, Equatable, Sendable {
+        public var host: String
+        public var rank: Int
+        public var index: Int
+        public var name: String?
+        /// Percent of the last sample period the GPU was busy.
+        public var utilization: Double?
+        public var memoryUsedBytes: Int?
+        public var memoryTotalBytes: Int?
+        public var temperatureC: Double?
+        public var powerWatts: Double?
+
+        public init(host: String, rank: Int, index: Int, name: String? = nil, utilization: Double? = nil,
+                    memoryUsedBytes: Int? = nil, memoryTotalBytes: Int? = nil, temperatureC: Double? = nil,
+                    powerWatts: Double? = nil) {
+            self.host = host
+            self.rank = rank
+            self.index = index
+            self.name = name
+            self.utilization = utilization
+            self.memoryUsedBytes = memoryUsedBytes
+            self.memoryTotalBytes = memoryTotalBytes
+            self.temperatureC = temperatureC
+            self.powerWatts = powerWatts
+        }
+    }
+
+    public init(step: Int, gpus: [GPU], note: String? = nil) {
+        self.step = step
+        self.gpus = gpus
+        self.note = note
+    }
+}

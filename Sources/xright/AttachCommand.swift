@@ -60,6 +60,8 @@ final class TextAttach {
     private var liveLines: HeadlessProgress
     private var header: RunHeader?
     private var inHistory = true
+    /// The history's newest GPU sample, printed once when live begins (not every sample of the past).
+    private var historyTelemetry: TelemetryEvent?
 
     init(source: RemoteEventSource, keys: KeyboardInput) {
         self.source = source
@@ -101,6 +103,7 @@ final class TextAttach {
     private func beginLive() {
         inHistory = false
         if let header { liveLines.observe(RunRecord(time: 0, event: .header(header))) }
+        if let sample = historyTelemetry { say(TrainingGPUText.summary(sample)) }
         say("── live · d detach · p pause · r resume · e eval · c checkpoint ──")
     }
 
@@ -123,6 +126,9 @@ final class TextAttach {
         case .commandRefused(let r): say("refused \(r.command.description): \(r.reason)")
         case .checkpointSaved(let c): if !inHistory { say("checkpoint: step \(c.step) → \(c.path)") }
         case .eval(let e): if !inHistory { say(EventText.eval(e)) }
+        case .telemetry(let t):
+            // A run without GPUs says so once; samples come every --telemetry-seconds and are shown as they come.
+            if t.gpus.isEmpty || !inHistory { say(TrainingGPUText.summary(t)) } else { historyTelemetry = t }
         default: break
         }
     }

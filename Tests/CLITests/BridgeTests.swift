@@ -1,10 +1,13 @@
 import Foundation
 import TestSupport
+import Training
 import XCTest
 
 /// The PyTorch bridge (integrations/pytorch) as `xright` sees it: two ranks under torchrun (gloo, CPU) on a tiny
 /// GPT-NeoX, controlled with `xright ctl`, listed by `xright ls`, watched by `xright attach`; both ranks' decisions
-/// agree step by step. Skips when python3 lacks torch/transformers (scripts/setup-python installs them).
+/// agree step by step. A stand-in pynvml (FakeNVML) gives it GPUs to sample, whose `telemetry` events the run log
+/// reader, `xright replay` and `xright report` then read. Skips when python3 lacks torch/transformers
+/// (scripts/setup-python installs them).
 final class BridgeTests: XCTestCase {
     func test_bridge_twoRanksApplyLambdaAndPauseAtTheSameStep_andXrightReadsTheRun() throws {
         let fixture = try BridgeFixture.shared()
@@ -15,7 +18,8 @@ final class BridgeTests: XCTestCase {
             "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", String(BridgePython.freePort()),
             "-m", "xright_bridge", "train", "--model", fixture.policy.path, "--run-dir", run.path,
             "--sft", fixture.sft.path, "--pref", fixture.pref.path, "--strategy", "alright", "--lambda", "0.5",
-            "--epochs", "100000", "--batch-size", "4", "--lr", "1e-3", "--threads", "1"], in: scratch)
+            "--epochs", "100000", "--batch-size", "4", "--lr", "1e-3", "--threads", "1", "--telemetry-seconds", "1"],
+            in: scratch, pythonPathFirst: try FakeNVML.write(in: scratch))
         defer { if training.process.isRunning { training.process.terminate() } }
 
         // Live: the socket answers and steps are being taken.
@@ -83,10 +87,86 @@ final class BridgeTests: XCTestCase {
         while attach.isRunning && Date() < deadline { usleep(50_000) }
         XCTAssertFalse(attach.isRunning, "attach did not leave after the run finished")
         let watched = (try? String(contentsOf: attachOut, encoding: .utf8)) ?? ""
+        let firstGPU = "\(Self.hostName) r0 GPU0 Fake Tesla T4 37% 3.0/16.0G 55C 70W"
         for fragment in ["attached to", "λ 0.50 → 0.20 at step \(lambdaStep)", "paused after step \(pauseStep)",
-                         "resumed after step \(pauseStep)", "the run is no longer live"] {
+                         "resumed after step \(pauseStep)", "the run is no longer live", "training GPUs at step", firstGPU] {
             XCTAssertTrue(watched.contains(fragment), "attach output lacks '\(fragment)':\n\(watched)")
         }
+
+        try assertReaderDecodesTheGPUSamples(run)
+        try assertReplayShowsTheFinalStepAndTheGPUs(run, finalStep: steps.count)
+        try assertReportReadsTheRun(run, finalStep: steps.count, in: scratch)
+    }
+
+    // MARK: the run's GPU samples, read back
+
+    /// What python's socket.gethostname() reports, which the bridge puts in every device's `host`.
+    private static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
+    }
+
+    /// Each rank reports every device it sees (on CPU it has no device of its own): both fake GPUs, twice.
+    private func expectedGPUs() -> [TelemetryEvent.GPU] {
+        [0, 1].flatMap { rank in
+            FakeNVML.devices.enumerated().map { index, d in
+                TelemetryEvent.GPU(host: Self.hostName, rank: rank, index: index, name: d.name, utilization: d.utilization,
+                                   memoryUsedBytes: d.memoryUsedBytes, memoryTotalBytes: d.memoryTotalBytes,
+                                   temperatureC: d.temperatureC, powerWatts: d.powerWatts)
+            }
+        }
+    }
+
+    private func assertReaderDecodesTheGPUSamples(_ run: URL) throws {
+        let log = try RunLogReader.read(run.appendingPathComponent("run.jsonl"))
+        XCTAssertEqual(log.header.schema, RunLogSchema.current)
+        XCTAssertEqual(log.skippedUnknown, 0, "telemetry is a known event now")
+        XCTAssertEqual(log.corruptLines, [])
+        let samples = log.records.compactMap { record -> (time: Double, event: TelemetryEvent)? in
+            if case .telemetry(let t) = record.event { return (record.time, t) } else { return nil }
+        }
+        XCTAssertGreaterThan(samples.count, 1, "sampled every second over a run of several seconds")
+        for sample in samples {
+            XCTAssertEqual(sample.event.gpus, expectedGPUs(), "at \(sample.time) s")
+            XCTAssertNil(sample.event.note)
+        }
+        XCTAssertNil(samples.first?.event.gpus[1].powerWatts, "a reading the board does not report is absent")
+        XCTAssertEqual(samples.map(\.event.step), samples.map(\.event.step).sorted())
+    }
+
+    private func assertReplayShowsTheFinalStepAndTheGPUs(_ run: URL, finalStep: Int) throws {
+        guard TmuxPane.run("/usr/bin/env", ["tmux", "-V"]).status == 0 else { throw XCTSkip("tmux is not installed") }
+        // 160×48: room in the GPU panel for four devices with their names.
+        let pane = try TmuxPane(width: 160, height: 48, xright: ["replay", run.path])
+        defer { pane.close() }
+        let (ok, screen) = pane.waitFor { $0.contains("FINISHED") && $0.contains("Fake Tesla T4") }
+        XCTAssertTrue(ok, "the replay does not show the finished run with its GPUs:\n\(screen)")
+        XCTAssertTrue(screen.contains("step \(finalStep)/"), "final step \(finalStep) not on screen:\n\(screen)")
+        XCTAssertTrue(screen.contains("Training GPUs · step "), screen)
+        for rank in 0...1 {
+            for row in ["\(Self.hostName) r\(rank) GPU0 Fake Tesla T4 37% 3.0/16.0G 55C 70W",
+                        "\(Self.hostName) r\(rank) GPU1 Fake A10G 81% 20.0/24.0G 61C  "] {
+                XCTAssertTrue(screen.contains(row), "'\(row)' is not in the GPU panel:\n\(screen)")
+            }
+        }
+        pane.send("q")
+        let (quit, after) = pane.waitFor { $0.contains("EXITED:0") }
+        XCTAssertTrue(quit, "replay did not quit cleanly:\n\(after)")
+    }
+
+    private func assertReportReadsTheRun(_ run: URL, finalStep: Int, in directory: URL) throws {
+        let report = try XRightProcess.run(["report", run.path, "--csv", "-"], in: directory)
+        XCTAssertEqual(report.status, 0, report.transcript)
+        XCTAssertEqual(report.stderr, "", report.transcript)
+        let csv = try XCTUnwrap(report.stdout.components(separatedBy: "run,strategy,").last, report.transcript)
+        let rows = ("run,strategy," + csv).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.count, 2, report.transcript)
+        let value = { (name: String) in rows[1][rows[0].firstIndex(of: Substring(name))!] }
+        XCTAssertEqual(value("steps"), Substring(String(finalStep)))
+        XCTAssertEqual(value("strategy"), "alright")
+        XCTAssertEqual(value("finished"), "stopped")
+        XCTAssertEqual(value("corrupt_lines"), "0")
     }
 
     // MARK: helpers
@@ -164,13 +244,15 @@ enum BridgePython {
         return nil
     }
 
-    static func start(_ arguments: [String], in directory: URL) throws -> Running {
+    /// `pythonPathFirst`: a directory searched before everything else (a stand-in module).
+    static func start(_ arguments: [String], in directory: URL, pythonPathFirst: URL? = nil) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python] + arguments
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = packageDirectory.path + (environment["PYTHONPATH"].map { ":" + $0 } ?? "")
+        environment["PYTHONPATH"] = ([pythonPathFirst?.path, packageDirectory.path, environment["PYTHONPATH"]].compactMap { $0 })
+            .joined(separator: ":")
         environment["OMP_NUM_THREADS"] = "1"
         environment["TOKENIZERS_PARALLELISM"] = "false"
         process.environment = environment

@@ -86,6 +86,23 @@ enum Events {
         return f
     }
 
+    /// A bridge's GPU sample; each device is the JSON the bridge writes (readings it lacks are left out).
+    static func telemetry(step: Int, time: Double, gpus: [[String: Any]], note: String? = nil) -> RunRecord {
+        var fields: [String: Any] = ["type": "telemetry", "time": time, "step": step, "gpus": gpus]
+        if let note { fields["note"] = note }
+        return decode(fields)
+    }
+
+    /// A device as the bridge reports it: 0.5 of `totalGiB` in use.
+    static func gpu(host: String = "gpu-box", rank: Int, index: Int, name: String = "NVIDIA A100-SXM4-80GB",
+                    utilization: Double = 97, totalGiB: Int = 80, temperature: Double? = 64, power: Double? = 312.5) -> [String: Any] {
+        var device: [String: Any] = ["host": host, "rank": rank, "index": index, "name": name, "utilization": utilization,
+                                     "memoryUsedBytes": totalGiB << 29, "memoryTotalBytes": totalGiB << 30]
+        if let temperature { device["temperatureC"] = temperature }
+        if let power { device["powerWatts"] = power }
+        return device
+    }
+
     static func unknown() -> RunRecord { decode(["type": "from-the-future", "time": 1]) }
 }
 

@@ -103,7 +103,7 @@ final class ReplayLogTests: XCTestCase {
 
     func test_unknownMajorSchema_isAClearError() throws {
         var lines = ReplayLogs.finishedRun()
-        lines[0] = lines[0].replacingOccurrences(of: #""schema":"1.0""#, with: #""schema":"2.0""#)
+        lines[0] = lines[0].replacingOccurrences(of: #""schema":"\#(RunLogSchema.current)""#, with: #""schema":"2.0""#)
         let url = ReplayLogs.write(lines, in: directory)
         XCTAssertThrowsError(try ReplayTimeline.load(url.path)) { error in
             XCTAssertEqual(error as? RunLogError, .unsupportedSchema(file: url.path, found: "2.0", supported: "1.x"))
@@ -113,7 +113,7 @@ final class ReplayLogTests: XCTestCase {
 
     func test_newerMinorSchema_isRead() throws {
         var lines = ReplayLogs.finishedRun()
-        lines[0] = lines[0].replacingOccurrences(of: #""schema":"1.0""#, with: #""schema":"1.7""#)
+        lines[0] = lines[0].replacingOccurrences(of: #""schema":"\#(RunLogSchema.current)""#, with: #""schema":"1.7""#)
         XCTAssertEqual(try ReplayTimeline.load(ReplayLogs.write(lines, in: directory).path).count, lines.count - 1)
     }
 

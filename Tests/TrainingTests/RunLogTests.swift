@@ -53,7 +53,7 @@ final class RunLogTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("{") && text.split(separator: "\n")[0].contains("\"type\":\"header\""))
         let log = try RunLogReader.read(dir.log)
         XCTAssertEqual(log.header.config, config)
-        XCTAssertEqual(log.header.schema, "1.0")
+        XCTAssertEqual(log.header.schema, "1.1")
         XCTAssertEqual(log.header.seed, 42)
         XCTAssertEqual(log.header.programVersion, "9.9")
         XCTAssertEqual(log.header.modelFingerprint, "stand-in")
@@ -90,7 +90,7 @@ final class RunLogTests: XCTestCase {
     func test_reader_skipsUnknownEventTypes_fromNewerMinorVersions() throws {
         var text = try lines([stepRecord(1)])
         text += "{\"type\":\"gpu-sample\",\"time\":1.5,\"watts\":250}\n"
-        text = text.replacingOccurrences(of: "\"schema\":\"1.0\"", with: "\"schema\":\"1.7\"")
+        text = text.replacingOccurrences(of: "\"schema\":\"\(RunLogSchema.current)\"", with: "\"schema\":\"1.7\"")
         let url = root.appendingPathComponent("run.jsonl")
         try Data(text.utf8).write(to: url)
         let log = try RunLogReader.read(url)
@@ -100,8 +100,35 @@ final class RunLogTests: XCTestCase {
         XCTAssertEqual(log.corruptLines, [])
     }
 
+    func test_telemetry_decodesTheBridgesLine_withReadingsABoardDoesNotReportAsNil() throws {
+        let line = #"{"gpus":[{"host":"gpu-box","index":0,"memoryTotalBytes":85899345920,"memoryUsedBytes":61234567168,"#
+            + #""name":"NVIDIA A100-SXM4-80GB","powerWatts":312.5,"rank":0,"temperatureC":64.0,"utilization":97.0},"#
+            + #"{"host":"gpu-box","index":1,"name":"NVIDIA A100-SXM4-80GB","rank":1,"utilization":12.0}],"#
+            + #""step":120,"time":85.2,"type":"telemetry"}"#
+        let record = try RunLogCoding.makeDecoder().decode(RunRecord.self, from: Data(line.utf8))
+        XCTAssertEqual(record.time, 85.2)
+        XCTAssertEqual(record.event, .telemetry(TelemetryEvent(step: 120, gpus: [
+            TelemetryEvent.GPU(host: "gpu-box", rank: 0, index: 0, name: "NVIDIA A100-SXM4-80GB", utilization: 97,
+                               memoryUsedBytes: 61_234_567_168, memoryTotalBytes: 85_899_345_920, temperatureC: 64, powerWatts: 312.5),
+            TelemetryEvent.GPU(host: "gpu-box", rank: 1, index: 1, name: "NVIDIA A100-SXM4-80GB", utilization: 12),
+        ])))
+    }
+
+    func test_telemetry_noGPUNoteIsRead_andADeviceWithoutItsRankIsACorruptLine() throws {
+        var text = try lines([stepRecord(1)])
+        text += #"{"gpus":[],"note":"no GPU telemetry: nvidia-ml-py (pynvml) is not installed","step":1,"time":1.1,"type":"telemetry"}"# + "\n"
+        text += #"{"gpus":[{"host":"h","index":0}],"step":1,"time":1.2,"type":"telemetry"}"# + "\n"
+        let url = root.appendingPathComponent("run.jsonl")
+        try Data(text.utf8).write(to: url)
+        let log = try RunLogReader.read(url)
+        XCTAssertEqual(log.records.last?.event, .telemetry(TelemetryEvent(
+            step: 1, gpus: [], note: "no GPU telemetry: nvidia-ml-py (pynvml) is not installed")))
+        XCTAssertEqual(log.corruptLines, [4], "a device must say which rank it belongs to")
+        XCTAssertEqual(log.skippedUnknown, 0)
+    }
+
     func test_reader_rejectsAnUnknownMajorSchema() throws {
-        let text = try lines([stepRecord(1)]).replacingOccurrences(of: "\"schema\":\"1.0\"", with: "\"schema\":\"2.0\"")
+        let text = try lines([stepRecord(1)]).replacingOccurrences(of: "\"schema\":\"\(RunLogSchema.current)\"", with: "\"schema\":\"2.0\"")
         let url = root.appendingPathComponent("run.jsonl")
         try Data(text.utf8).write(to: url)
         XCTAssertThrowsError(try RunLogReader.read(url)) { error in
@@ -201,6 +228,11 @@ final class RunLogTests: XCTestCase {
             .resumed(PauseChange(step: 5)),
             .checkpointSaved(CheckpointSaved(step: 10, path: "/runs/a/checkpoints/step-000010", seconds: 0.5)),
             .warning(RunWarning(step: 11, kind: .nonFiniteGradient, message: "skipped")),
+            .telemetry(TelemetryEvent(step: 11, gpus: [
+                TelemetryEvent.GPU(host: "gpu-box", rank: 0, index: 0, name: "A100", utilization: 97, memoryUsedBytes: 61_234_567_168,
+                                   memoryTotalBytes: 85_899_345_920, temperatureC: 64, powerWatts: 312.5),
+                TelemetryEvent.GPU(host: "gpu-box", rank: 1, index: 1)])),
+            .telemetry(TelemetryEvent(step: 0, gpus: [], note: "no GPU: NVML reports 0 devices")),
             .finished(RunFinished(step: 12, reason: .nonFinite, message: "3 in a row")),
         ]
         let encoder = RunLogCoding.makeEncoder(), decoder = RunLogCoding.makeDecoder()

@@ -44,3 +44,10 @@ class Cursor:
 
     def to_json(self):
         return {"position": {"epoch": self.epoch, "index": self.index}, "epochsBegun": self.epochs_begun}
+
+    @classmethod
+    def from_json(cls, saved):
+        cursor = cls()
+        cursor.epoch, cursor.index = saved["position"]["epoch"], saved["position"]["index"]
+        cursor.epochs_begun = saved["epochsBegun"]
+        return cursor

@@ -46,9 +46,13 @@ def parser():
 
     t = sub.add_parser("train", help="Train a Hugging Face causal LM with SFT and DPO jointly; writes run.jsonl "
                                      "and serves the run socket (xright attach / ctl / ls).")
-    t.add_argument("--model", required=True, help="Hugging Face model directory (config.json, weights).")
+    t.add_argument("--model", help="Hugging Face model directory (config.json, weights). Required unless --resume.")
     t.add_argument("--tokenizer", help="tokenizer.json (default: the model directory's).")
-    t.add_argument("--run-dir", required=True, help="New run directory (run.jsonl, control.sock, checkpoints/).")
+    t.add_argument("--run-dir", help="New run directory (run.jsonl, control.sock, checkpoints/). Required unless "
+                                     "--resume.")
+    t.add_argument("--resume", metavar="RUN_DIR",
+                   help="Continue RUN_DIR from its newest checkpoint with the options it was started with (only "
+                        "--threads and --telemetry-seconds may be given); appends to its run.jsonl.")
     t.add_argument("--sft", help="SFT data (alpaca or prompt/response; JSON array or JSONL, gzip ok).")
     t.add_argument("--pref", help="Preference data (prompt/chosen/rejected, hh or sharegpt).")
     t.add_argument("--format", choices=("alpaca", "prompt-response", "prompt-chosen-rejected", "hh", "sharegpt"),
@@ -105,12 +109,27 @@ def parser():
     return p
 
 
+def resolve_train_args(args):
+    """A new run needs --model and --run-dir; a resume takes the run's recorded options instead."""
+    if args.resume is None:
+        for flag, value in (("--model", args.model), ("--run-dir", args.run_dir)):
+            if value is None:
+                raise SettingError(flag, "required to start a run (or give --resume RUN_DIR to continue one)")
+        return args
+    from .resume import ResumePoint
+    point = ResumePoint(args.resume)
+    defaults = vars(parser().parse_args(["train"]))
+    args = argparse.Namespace(**point.merge(args, defaults))
+    args.resume_point = point
+    return args
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
         if args.command == "train":
             from .train import train
-            finished = train(args)
+            finished = train(resolve_train_args(args))
             return 0 if finished["reason"] in ("max-steps", "epoch-budget", "stopped", "optimum-reached") else 1
         if args.command == "score":
             from .score import score

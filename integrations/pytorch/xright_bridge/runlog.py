@@ -1,4 +1,4 @@
-"""`run.jsonl` exactly as the Swift `RunLogWriter` writes it (docs/RUNLOG.md, schema 1.0): line 1 the header,
+"""`run.jsonl` exactly as the Swift `RunLogWriter` writes it (docs/RUNLOG.md, schema 1.1): line 1 the header,
 then one event per line, keys sorted, NaN/±∞ as strings, buffered and flushed at least once a second."""
 
 import json
@@ -6,7 +6,7 @@ import math
 import os
 import time
 
-SCHEMA = "1.0"
+SCHEMA = "1.1"    # 1.1: the `telemetry` event
 
 
 def _finite_or_string(value):
@@ -34,15 +34,26 @@ class RunLogWriter:
     FLUSH_BYTES = 64 * 1024
     FLUSH_SECONDS = 1.0
 
-    def __init__(self, path, header):
+    def __init__(self, path, header, append=False):
+        """A new log starts with `header`; `append` continues a resumed run's log (its header is line 1)."""
         self.path = path
-        if os.path.exists(path) and os.path.getsize(path) > 0:
+        exists = os.path.exists(path) and os.path.getsize(path) > 0
+        if exists and not append:
             raise FileExistsError(f"{path}: a run log already exists; give a new run directory")
-        self._file = open(path, "w", encoding="utf-8")
+        if append and not exists:
+            raise FileNotFoundError(f"{path}: no run log to continue")
+        if append:
+            with open(path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"
+        self._file = open(path, "a" if append else "w", encoding="utf-8")
+        if append and torn:
+            self._file.write("\n")    # a line the crashed run was cut off in stays one bad line, not two
         self._pending = []
         self._pending_bytes = 0
         self._last_flush = time.monotonic()
-        self.append(header)
+        if not append:
+            self.append(header)
         self.flush()
 
     def append(self, record):

@@ -19,6 +19,8 @@ from .commands import describe
 from .strategies import make_strategy
 
 CLEAN_ENDS = ("max-steps", "epoch-budget", "stopped", "optimum-reached")
+# In a checkpoint's backend/: every rank's reference cache and torch RNG, in rank order (train --resume).
+RANKS_FILE = "ranks.pt"
 
 
 class StepContext:
@@ -69,8 +71,25 @@ class Session:
         self.log = self.server = None
         self._status_lock = threading.Lock()
         self._finished = None
+        self.elapsed_before, self.resumed_from = 0.0, None
         os.makedirs(os.path.join(run_dir, "ranks"), exist_ok=True)
-        self.trace = open(os.path.join(run_dir, "ranks", f"rank-{collective.rank}.jsonl"), "w", encoding="utf-8")
+        # Appended to: a resumed run goes on in the same file (steps after the checkpoint appear again).
+        self.trace = open(os.path.join(run_dir, "ranks", f"rank-{collective.rank}.jsonl"), "a", encoding="utf-8")
+
+    def restore(self, state, checkpoint):
+        """Goes on from a checkpoint's session.json (save_checkpoint writes it): the position in the budget, λ,
+        the strategy and its state, both loaders, the token count and the run clock."""
+        self.step, self.epoch = state["step"], state["epoch"]
+        self.step_in_epoch, self.epoch_length = state["stepInEpoch"], state["epochLength"]
+        self.lam = state["lambda"]
+        saved = state["strategy"]
+        self.strategy = make_strategy(saved["name"], self.config["seed"], self.step, self.epoch, self.lam,
+                                      self.config["maxEpochs"], self.c)
+        self.strategy.restore(saved)
+        self.cursors = {k: Cursor.from_json(v) for k, v in state["cursors"].items()}
+        self.tokens_seen = state["tokensSeen"]
+        self.elapsed_before, self.resumed_from = state["elapsedSeconds"], checkpoint
+        self.checkpoint_current = True
 
     # -- events (rank 0 only) -------------------------------------------------------------------------------
 
@@ -100,10 +119,11 @@ class Session:
 
     def run(self, log=None, server=None):
         self.log, self.server = log, server
-        self.started_at = time.monotonic()
+        self.started_at = time.monotonic() - self.elapsed_before    # the run's clock goes on across resumes
         if server:
             server.publish(self.header)
-        self.emit({"type": "started", "step": self.step, "strategy": self.strategy.name, "lambda": self.lam})
+        self.emit({"type": "started", "step": self.step, "strategy": self.strategy.name, "lambda": self.lam,
+                   "resumedFrom": self.resumed_from})
         next_sample = 0.0
         while self.finishing is None:
             sample_gpus = self.telemetry is not None and self.c.is_main and self.elapsed >= next_sample
@@ -317,6 +337,8 @@ class Session:
         written into a .tmp- directory and renamed into place by rank 0."""
         if self.save_model is None:
             return False
+        # Each rank's reference log-probs were computed in its own batches: a resume must reuse them, not recompute.
+        ranks = self.c.gather({"referenceCache": self.backend.reference_cache, "torchRNG": torch.get_rng_state()})
         if not self.c.is_main:
             return True
         started = time.monotonic()
@@ -328,11 +350,13 @@ class Session:
             os.makedirs(os.path.join(tmp, "backend"))
             self.save_model(os.path.join(tmp, "backend"))
             torch.save(self.backend.optimizer.state_dict(), os.path.join(tmp, "backend", "optimizer.pt"))
+            torch.save(ranks, os.path.join(tmp, "backend", RANKS_FILE))
             with open(os.path.join(tmp, "session.json"), "w") as f:
                 json.dump({"format": 1, "step": self.step, "epoch": self.epoch, "stepInEpoch": self.step_in_epoch,
                            "epochLength": self.epoch_length, "lambda": self.lam, "strategy": self.strategy.state(),
                            "cursors": {k: v.to_json() for k, v in self.cursors.items()},
                            "tokensSeen": self.tokens_seen, "elapsedSeconds": self.elapsed,
+                           "updates": self.backend.updates,
                            "optima": self.config.get("optima")}, f, indent=1, sort_keys=True)
             shutil.rmtree(final, ignore_errors=True)
             os.rename(tmp, final)

@@ -3,7 +3,7 @@ A strategy decides what each optimizer step trains on through a StepContext; dec
 (ALRIGHT's draw) are made on rank 0 and broadcast, and those that depend on losses use all-reduced losses, so
 every rank takes the same decision at the same step."""
 
-from .rng import alright_generator
+from .rng import Xoshiro256, alright_generator
 
 JOINT = ("alright", "maxright", "mix")
 
@@ -41,6 +41,10 @@ class Alright:
     def state(self):
         return {"name": self.name, "rng": self.rng.hex_state() if self.rng else None}
 
+    def restore(self, state):
+        if self.c.is_main:
+            self.rng = Xoshiro256(state=[int(word, 16) for word in state["rng"]])
+
 
 class Maxright:
     """Stale weighted gaps g_sft = (1−λ)(f_sft − f_sft*), g_dpo = λ(f_dpo − f_dpo*), recomputed without gradient
@@ -73,6 +77,9 @@ class Maxright:
     def state(self):
         return {"name": self.name, "staleExcess": self.excess}
 
+    def restore(self, state):
+        self.excess = state["staleExcess"]
+
 
 class Mix:
     """Both batches every step, one update from ∇[(1−λ)·f_sft + λ·f_dpo]."""
@@ -89,6 +96,9 @@ class Mix:
 
     def state(self):
         return {"name": self.name}
+
+    def restore(self, state):
+        pass    # nothing carried between steps
 
 
 class Phased:
@@ -116,6 +126,9 @@ class Phased:
 
     def state(self):
         return {"name": self.name, "phase": self.phase}
+
+    def restore(self, state):
+        self.phase = state["phase"]
 
 
 def make_strategy(name, seed, step, epoch, lam, budget, collective):

@@ -16,9 +16,10 @@ from .distributed import Collective
 from .errors import SettingError
 from .losses import PreferenceLoss
 from .models import check_vocabulary, load_model, load_tokenizer, max_positions
-from .runlog import RunLogWriter, iso_utc_now
+from .resume import save_args
+from .runlog import SCHEMA, RunLogWriter, iso_utc_now
 from .server import RunServer
-from .session import Session
+from .session import RANKS_FILE, Session
 from .strategies import make_strategy
 from .telemetry import GPUTelemetry
 
@@ -66,13 +67,41 @@ def attach_lora(model, args):
         raise SettingError("--lora-targets", f"{args.lora_targets}: {error}") from None
 
 
+def load_adapters(model, directory):
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise SettingError("--resume", "this run trained LoRA adapters, which needs peft: pip install peft") from None
+    return PeftModel.from_pretrained(model, directory, is_trainable=True)
+
+
+def restore_backend(backend, resume, c):
+    """The optimizer's moments, the applied-update count (the LR schedule), and this rank's reference cache and
+    torch RNG as the checkpoint holds them."""
+    directory = resume.backend_dir
+    try:
+        backend.optimizer.load_state_dict(torch.load(os.path.join(directory, "optimizer.pt"), map_location=c.device))
+        ranks = torch.load(os.path.join(directory, RANKS_FILE))
+    except (OSError, RuntimeError, ValueError) as error:
+        raise SettingError("--resume", f"{directory}: cannot load the checkpoint ({error})") from None
+    if len(ranks) != c.world:
+        raise SettingError("--resume", f"{resume.checkpoint} was written by {len(ranks)} process(es) and this launch "
+                                       f"has {c.world}; resume with the same number (torchrun --nproc_per_node "
+                                       f"{len(ranks)})")
+    backend.reference_cache = dict(ranks[c.rank]["referenceCache"])
+    torch.set_rng_state(ranks[c.rank]["torchRNG"])
+    backend.updates = resume.session.get("updates", resume.session["step"])
+
+
 def train(args):
     config = training_config(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     c = Collective()
+    resume = getattr(args, "resume_point", None)
     tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
-    model = load_model(args.model, args.dtype, c.device)
+    # A resumed full fine-tune starts from the checkpoint's weights; LoRA loads its adapters onto the base below.
+    model = load_model(resume.backend_dir if resume and not args.lora_r else args.model, args.dtype, c.device)
     check_vocabulary(tokenizer, model, tokenizer_path)
     eos = eos_id_of(tokenizer, tokenizer_path)
     limit = max_positions(model)
@@ -111,9 +140,10 @@ def train(args):
 
     reference = None
     if args.lora_r:
-        model = attach_lora(model, args)
+        model = load_adapters(model, resume.backend_dir) if resume else attach_lora(model, args)
     else:
-        reference = copy.deepcopy(model).eval()
+        # The reference is always the starting weights, also when the policy comes from a checkpoint.
+        reference = (load_model(args.model, args.dtype, c.device) if resume else copy.deepcopy(model)).eval()
         for p in reference.parameters():
             p.requires_grad_(False)
     model.train()
@@ -123,14 +153,16 @@ def train(args):
                            eos, c, args.max_grad_norm, args.lr, args.warmup, max(2, args.batch_size), held_sft, held_pairs)
     if not held_sft or not held_pairs:
         config["evalEvery"], config["stopRule"] = None, None
+    if resume:
+        restore_backend(backend, resume, c)
 
     sft_len = sources["sft"].epoch_length if sources["sft"] else 0
     dpo_len = sources["dpo"].epoch_length if sources["dpo"] else 0
     per_epoch = {"sft-only": sft_len, "dpo-only": dpo_len}.get(args.strategy, max(sft_len, dpo_len))
     planned = config["maxSteps"] or (None if args.strategy in ("sft-then-dpo", "dpo-then-sft") else per_epoch * args.epochs)
     telemetry = GPUTelemetry()
-    header = {
-        "type": "header", "schema": "1.0", "programVersion": f"xright-bridge {__version__}", "createdAt": iso_utc_now(),
+    header = resume.header if resume else {
+        "type": "header", "schema": SCHEMA, "programVersion": f"xright-bridge {__version__}", "createdAt": iso_utc_now(),
         "seed": args.seed, "config": config, "plannedSteps": planned,
         "modelFingerprint": f"hf:{os.path.abspath(args.model)}", "dataFingerprints": fingerprints,
         "settings": {
@@ -150,9 +182,13 @@ def train(args):
     log = server = None
     if c.is_main:
         os.makedirs(args.run_dir, exist_ok=True)
-        log = RunLogWriter(os.path.join(args.run_dir, "run.jsonl"), header)
+        log = RunLogWriter(os.path.join(args.run_dir, "run.jsonl"), header, append=resume is not None)
+        if not resume:
+            save_args(args.run_dir, args)
     c.barrier()     # the run directory exists before any rank writes its trace into it
     session = Session(config, backend, sources, c, args.run_dir, header, telemetry, args.telemetry_seconds, save_model)
+    if resume:
+        session.restore(resume.session, resume.checkpoint)
     if c.is_main:
         server = RunServer(args.run_dir, session.live_status)
         server.start()

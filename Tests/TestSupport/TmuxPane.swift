@@ -5,16 +5,16 @@ import Foundation
 import XCTest
 
 /// Runs the real `xright` binary in a detached tmux pane of a given size, on a private tmux server, and reads
-/// the screen back: what a user sees, keystroke by keystroke.
-final class TmuxPane {
-    let socket = "xright-test-\(UUID().uuidString.prefix(8))"
-    let session = "dash"
+/// the screen back: what a user sees, keystroke by keystroke. Shared by the dashboard, replay and bridge tests.
+public final class TmuxPane {
+    public let socket = "xright-test-\(UUID().uuidString.prefix(8))"
+    public let session = "dash"
 
     /// The dashboard command under test: `xright demo` (the lead wires it to the engine), or what
     /// XRIGHT_DASH_COMMAND names (e.g. a local stand-in) while the demo is not built yet.
-    static var dashboardCommand: String { ProcessInfo.processInfo.environment["XRIGHT_DASH_COMMAND"] ?? "demo" }
+    public static var dashboardCommand: String { ProcessInfo.processInfo.environment["XRIGHT_DASH_COMMAND"] ?? "demo" }
 
-    static var binary: URL {
+    public static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["XRIGHT_BIN"] { return URL(fileURLWithPath: path) }
         // The test runner sits next to the built binary in .build/<configuration>/.
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -23,7 +23,7 @@ final class TmuxPane {
     }
 
     /// Skips unless tmux exists and `xright <dashboard command> --help` succeeds.
-    static func requirements() throws {
+    public static func requirements() throws {
         guard run("/usr/bin/env", ["tmux", "-V"]).status == 0 else { throw XCTSkip("tmux is not installed") }
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw XCTSkip("\(binary.path) is not built (swift build first)")
@@ -39,7 +39,7 @@ final class TmuxPane {
     /// hold a pipe open forever. posix_spawn + waitpid, because Foundation's Process can miss the exit of a
     /// client whose server child lives on.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
+    public static func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("tmux-out-\(UUID().uuidString)").path
         defer { unlink(outputPath) }
         var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
@@ -62,37 +62,42 @@ final class TmuxPane {
     }
 
     @discardableResult
-    func tmux(_ arguments: [String]) -> (status: Int32, output: String) {
+    public func tmux(_ arguments: [String]) -> (status: Int32, output: String) {
         Self.run("/usr/bin/env", ["tmux", "-L", socket, "-f", "/dev/null"] + arguments)
     }
 
-    /// Starts `xright <dashboard command> <arguments>` in a width×height pane. When the program ends, the shell
-    /// prints its exit status and the terminal modes, so a test can see the terminal was given back.
-    init(width: Int, height: Int, arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts `xright <dashboard command> <arguments>` in a width×height pane.
+    public convenience init(width: Int, height: Int, arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(width: width, height: height, xright: [Self.dashboardCommand] + arguments, environment: environment)
+    }
+
+    /// Starts `xright <xright…>` in a width×height pane. When the program ends, the shell prints its exit status
+    /// and the terminal modes, so a test can see the terminal was given back.
+    public init(width: Int, height: Int, xright arguments: [String], environment: [String: String] = [:]) throws {
         var environment = environment
         if environment["TERM"] == nil { environment["TERM"] = "tmux-256color" }
         let env = environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        let command = ([Self.binary.path, Self.dashboardCommand] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let command = ([Self.binary.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
         let script = "\(env.isEmpty ? "" : "env \(env) ")\(command); echo \"EXITED:$?\"; stty -a | tr '\\n' ' '; echo; exec sleep 600"
         let result = tmux(["new-session", "-d", "-s", session, "-x", String(width), "-y", String(height), "sh", "-c", script,
 ])
         guard result.status == 0 else { throw XCTSkip("tmux could not start a session: \(result.output)") }
     }
 
-    func close() {
+    public func close() {
         tmux(["kill-server"])
         unlink("/tmp/tmux-\(getuid())/\(socket)")
     }
 
-    func capture(escapes: Bool = false) -> String {
+    public func capture(escapes: Bool = false) -> String {
         tmux(["capture-pane", "-p", "-t", session] + (escapes ? ["-e"] : [])).output
     }
 
-    func send(_ keys: String...) { tmux(["send-keys", "-t", session] + keys) }
+    public func send(_ keys: String...) { tmux(["send-keys", "-t", session] + keys) }
 
     /// Polls the screen until `predicate` holds; returns the last screen either way.
     @discardableResult
-    func waitFor(_ timeout: TimeInterval = 15, _ predicate: (String) -> Bool) -> (Bool, String) {
+    public func waitFor(_ timeout: TimeInterval = 15, _ predicate: (String) -> Bool) -> (Bool, String) {
         let deadline = Date(timeIntervalSinceNow: timeout)
         var screen = capture()
         while !predicate(screen) {
@@ -104,7 +109,7 @@ final class TmuxPane {
     }
 
     /// The "step N/M" count the Control panel shows.
-    static func step(in screen: String) -> Int? {
+    public static func step(in screen: String) -> Int? {
         guard let range = screen.range(of: #"step (\d+)"#, options: .regularExpression) else { return nil }
         return Int(screen[range].dropFirst(5))
     }
