@@ -51,12 +51,15 @@ public final class RunServer {
         public var maxViewerLagBytes: Int
         /// On close, how long clients get to receive what is queued (e.g. the `finished` event).
         public var drainSeconds: Double
+        /// Newest history kept in memory; older records are served from a spool file.
+        public var historyMemoryBytes: Int
 
         public init(maxMessageBytes: Int = RemoteProtocol.defaultMaxMessageBytes, maxViewerLagBytes: Int = 8 << 20,
-                    drainSeconds: Double = 1) {
+                    drainSeconds: Double = 1, historyMemoryBytes: Int = 16 << 20) {
             self.maxMessageBytes = maxMessageBytes
             self.maxViewerLagBytes = maxViewerLagBytes
             self.drainSeconds = drainSeconds
+            self.historyMemoryBytes = historyMemoryBytes
         }
     }
 
@@ -68,6 +71,9 @@ public final class RunServer {
         public var refusedPeers = 0
         public var closedForBadInput = 0
         public var commandsQueued = 0
+        /// Records in the history, and the bytes of it held in memory (the rest is in the spool file).
+        public var historyRecords = 0
+        public var historyBytesInMemory = 0
     }
 
     public let runDirectory: RunDirectory
@@ -89,7 +95,7 @@ public final class RunServer {
     private var running = false
 
     // Owned by the I/O thread.
-    var history = EncodedHistory()
+    let history: EncodedHistory
     var snapshot = RunSnapshot()
     var connections: [ServerConnection] = []
     var nextConnectionID = 0
@@ -104,6 +110,7 @@ public final class RunServer {
         self.control = control
         self.limits = limits
         self.allowedPeerUID = allowedPeerUID
+        history = EncodedHistory(memoryBytes: limits.historyMemoryBytes)
     }
 
     deinit { close() }
@@ -240,6 +247,10 @@ public final class RunServer {
         line.append(json)
         line.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
         history.append(line)
+        updateStats { [history] in
+            $0.historyRecords = history.count
+            $0.historyBytesInMemory = history.bytesInMemory
+        }
     }
 }
 

@@ -1,27 +1,5 @@
 import Foundation
 
-/// Every record of the run, each encoded once as its wire line (`{"type":"record","seq":…}`) and shared by all
-/// viewers: a viewer is only a cursor into it, so serving one costs no copy of the history.
-struct EncodedHistory {
-    private(set) var lines: [Data] = []
-    /// `ends[i]` = bytes in lines[0...i].
-    private var ends: [Int] = []
-
-    var count: Int { lines.count }
-    var totalBytes: Int { ends.last ?? 0 }
-
-    mutating func append(_ line: Data) {
-        lines.append(line)
-        ends.append(totalBytes + line.count)
-    }
-
-    /// Bytes of the lines from `seq` to the end.
-    func bytes(from seq: Int) -> Int {
-        guard seq < count else { return 0 }
-        return totalBytes - (seq > 0 ? ends[seq - 1] : 0)
-    }
-}
-
 /// One client of the run socket, owned by the server's I/O thread.
 final class ServerConnection {
     let id: Int
@@ -67,13 +45,14 @@ final class ServerConnection {
         hasUnsentBytes || !control.isEmpty || (cursor.map { $0 < history.count } ?? false)
     }
 
-    /// Writes as much as the socket takes without blocking. False when the peer is gone.
+    /// Writes as much as the socket takes without blocking. False when the peer is gone (or its history unreadable).
     func flush(_ history: EncodedHistory, chunk: Int = 64 * 1024) -> Bool {
         while true {
             if !hasUnsentBytes {
                 outgoing.removeAll(keepingCapacity: true)
                 outgoingOffset = 0
-                refill(history, chunk: chunk)
+                // A history line that cannot be read back from the spool ends this viewer, not the server.
+                guard refill(history, chunk: chunk) else { return false }
                 if outgoing.isEmpty { return true }
             }
             let sent = outgoing.withUnsafeBytes { raw in
@@ -85,17 +64,15 @@ final class ServerConnection {
         }
     }
 
-    private func refill(_ history: EncodedHistory, chunk: Int) {
+    private func refill(_ history: EncodedHistory, chunk: Int) -> Bool {
         while !control.isEmpty && outgoing.count < chunk {
             let line = control.removeFirst()
             controlBytes -= line.count
             outgoing.append(contentsOf: line)
         }
-        guard var next = cursor else { return }
-        while next < history.count && outgoing.count < chunk {
-            outgoing.append(contentsOf: history.lines[next])
-            next += 1
-        }
-        cursor = next
+        guard let next = cursor, outgoing.count < chunk else { return true }
+        guard let after = history.copy(from: next, into: &outgoing, limit: chunk) else { return false }
+        cursor = after
+        return true
     }
 }

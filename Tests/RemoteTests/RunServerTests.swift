@@ -215,3 +215,31 @@ final class RunServerTests: XCTestCase {
         XCTAssertEqual(try RemoteClient(runDirectory: run).status().runDirectory, deep.path)
     }
 }
+
+/// A long run's history must not live in the training process: the newest part stays in memory, the rest is
+/// served from the spool file, byte for byte.
+final class RunServerHistoryTests: XCTestCase {
+    func test_longHistory_staysWithinItsMemoryBudget_andIsServedWholeFromTheSpool() throws {
+        let budget = 4096
+        let (server, run) = try Fixtures.server(limits: RunServer.Limits(historyMemoryBytes: budget))
+        defer { server.close() }
+        let early = try RemoteClient(runDirectory: run)
+        _ = try early.subscribe(since: 0)
+        server.publish(RunRecord(time: 0, event: .header(Fixtures.header())))
+        for n in 1...2000 { server.publish(Fixtures.step(n)) }
+        try Fixtures.eventually("2,001 records in history") { server.stats.historyRecords == 2001 }
+        // A line is a few hundred bytes, so 2,000 of them (~800 KB) are far over the budget. Memory grows to twice
+        // the budget before the older half is dropped, and lines not yet spooled count too: at most 3× and a line.
+        XCTAssertLessThan(server.stats.historyBytesInMemory, 3 * budget + 2048)
+        let late = try RemoteClient(runDirectory: run)
+        _ = try late.subscribe(since: 0)
+        let lastStep: (RunRecord) -> Bool = { if case .step(let s) = $0.event { return s.step == 2000 }; return false }
+        for client in [late, early] {
+            let seen = try client.records(until: lastStep)
+            XCTAssertEqual(seen.map(\.0), Array(0...2000), "every record once, in order")
+            XCTAssertEqual(seen[1].1, Fixtures.step(1), "old records come back from the spool unchanged")
+            XCTAssertEqual(seen[1000].1, Fixtures.step(1000))
+            XCTAssertEqual(seen.last?.1, Fixtures.step(2000))
+        }
+    }
+}
