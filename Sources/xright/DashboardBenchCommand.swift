@@ -18,8 +18,8 @@ struct DashboardBenchCommand: ParsableCommand {
             Draw time: frames of a 200×60 dashboard whose SFT and DPO curves hold --points points each, drawn \
             off-screen (widgets, downsampling, layout; not the terminal write). Bytes/s and key latency: a child \
             xright runs the dashboard in a 120×40 pseudo-terminal and the bytes it writes are counted. Training: \
-            the child trains the same configuration headless, then with the dashboard open; the training is a \
-            calibrated CPU load standing in for the engine (a fixed amount of arithmetic per token).
+            the child trains the demo model headless, then with the dashboard open, then headless again; the \
+            dashboard phase is compared with the mean of the two headless ones.
             """)
 
     @Option(help: "Points per curve for the draw-time figure.")
@@ -48,7 +48,7 @@ struct DashboardBenchCommand: ParsableCommand {
         let progress = ProgressLine()
         progress.update("bench tui: folding \(points) steps into the dashboard state…")
         let draw = try TUIBenchDraw.measure(points: points, frames: frames)
-        progress.update("bench tui: dashboard in a 120×40 pty (≈\(Int(phaseSeconds * 2 + seconds + 10)) s)…")
+        progress.update("bench tui: dashboard in a 120×40 pty (≈\(Int(phaseSeconds * 3 + seconds + 10)) s)…")
         let pty = try TUIBenchPTY.measure(steadySeconds: seconds, phaseSeconds: phaseSeconds)
         progress.finish()
         let result = TUIBenchResult(
@@ -107,7 +107,7 @@ enum TUIBenchDraw {
     }
 }
 
-/// The child side: trains headless, then with the dashboard on its (pseudo-)terminal; reports tokens/s of both.
+/// The child side: trains headless, with the dashboard on its (pseudo-)terminal, then headless again; reports tokens/s.
 enum TUIBenchChild {
     struct Report: Codable { var headless: Double; var dashboard: Double }
 
@@ -147,21 +147,28 @@ enum TUIBenchChild {
 
     static func run(report: String, phaseSeconds: Double) throws {
         EngineThreads.configure()
-        let headless = try engineSession()
-        let headlessMeter = Meter()
-        headless.subscribe(headlessMeter.observe)
-        try headless.start()
-        Thread.sleep(forTimeInterval: phaseSeconds)
-        headless.send(.stop)
-        _ = headless.waitUntilFinished(timeout: 10)
-
+        // Headless, dashboard, headless again: the dashboard phase is compared with the mean of the two around it,
+        // so warm-up (first) and any drift of the shared machine do not count for or against the dashboard.
+        let before = try headlessPhase(seconds: phaseSeconds)
         let live = try engineSession()
         let liveMeter = Meter()
         live.subscribe(liveMeter.observe)
         try Dashboard.run(session: live, options: DashboardOptions(pollGPU: false)) { try live.start() }
         _ = live.waitUntilFinished(timeout: 10)
-        let data = try JSONEncoder().encode(Report(headless: headlessMeter.tokensPerSecond, dashboard: liveMeter.tokensPerSecond))
+        let after = try headlessPhase(seconds: phaseSeconds)
+        let data = try JSONEncoder().encode(Report(headless: (before + after) / 2, dashboard: liveMeter.tokensPerSecond))
         try data.write(to: URL(fileURLWithPath: report))
+    }
+
+    private static func headlessPhase(seconds: Double) throws -> Double {
+        let session = try engineSession()
+        let meter = Meter()
+        session.subscribe(meter.observe)
+        try session.start()
+        Thread.sleep(forTimeInterval: seconds)
+        session.send(.stop)
+        _ = session.waitUntilFinished(timeout: 10)
+        return meter.tokensPerSecond
     }
 }
 
@@ -208,7 +215,8 @@ enum TUIBenchPTY {
         child.send("q")
         Thread.sleep(forTimeInterval: 0.3)
         child.send("y")
-        child.waitForExit(seconds: 30)
+        // The child trains headless once more after the dashboard closes, then writes its report.
+        child.waitForExit(seconds: phaseSeconds + 30)
         let report = try JSONDecoder().decode(TUIBenchChild.Report.self,
                                               from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
         latencies.sort()
