@@ -36,9 +36,7 @@ struct AttachCommand: ParsableCommand {
         let source = try RemoteEventSource(runDirectory: run, since: 0)
         if DashboardOptions.shouldUseTUI(stdoutIsTerminal: isatty(STDOUT_FILENO) == 1, noTUI: text) {
             // The full dashboard over the socket: history first, then live; q or d detach, the run goes on.
-            let session = PolledDashboardSession(
-                poll: { (try? source.poll(timeout: $0)) ?? [] }, isLive: { source.isLive },
-                send: { try? source.send($0) })
+            let session = PolledDashboardSession(source: source)
             var options = DashboardOptions(themeName: theme, pollGPU: false)
             options.viewer = true
             try Dashboard.run(session: session, options: options)

@@ -1,25 +1,23 @@
 import Dashboard
 import Foundation
+import Remote
 import Training
 
-/// Lets the dashboard watch a run that lives elsewhere (`xright attach`): a background thread polls the
-/// connection and hands records to the dashboard's observers; the dashboard's commands go back through it.
-/// The connection is used from one thread at a time (a lock around each poll and send).
+/// Lets the dashboard (which is pushed records) watch a run read by polling (`xright attach`, over the run's
+/// socket): a background thread polls the source and hands records to the dashboard's observers; the dashboard's
+/// commands go back through it. The source is used from one thread at a time (a lock around each poll and send).
+/// A connection the run closed or refused ends `isLive` and leaves a notice in the source (attach prints them on
+/// exit); any other failed poll or send is retried on the next turn.
 final class PolledDashboardSession: CommandSink, RunEventSource {
-    private let poll: (TimeInterval) -> [RunRecord]
-    private let isLive: () -> Bool
-    private let sendCommand: (SessionCommand) -> Void
+    private let source: PolledRunSource
     private let lock = NSLock()
     private var observers: [Int: (RunRecord) -> Void] = [:]
     private var nextToken = 0
     private var pollerStarted = false
     private var stopped = false
 
-    init(poll: @escaping (TimeInterval) -> [RunRecord], isLive: @escaping () -> Bool,
-         send: @escaping (SessionCommand) -> Void) {
-        self.poll = poll
-        self.isLive = isLive
-        sendCommand = send
+    init(source: PolledRunSource) {
+        self.source = source
     }
 
     @discardableResult
@@ -46,7 +44,7 @@ final class PolledDashboardSession: CommandSink, RunEventSource {
 
     func send(_ command: SessionCommand) {
         lock.lock()
-        sendCommand(command)
+        try? source.send(command)
         lock.unlock()
     }
 
@@ -55,8 +53,8 @@ final class PolledDashboardSession: CommandSink, RunEventSource {
             lock.lock()
             if stopped { lock.unlock(); return }
             // A short wait keeps a key's command from queueing behind a poll for long.
-            let records = poll(0.05)
-            let live = isLive()
+            let records = (try? source.poll(timeout: 0.05)) ?? []
+            let live = source.isLive
             let current = Array(observers.values)
             lock.unlock()
             for record in records { for observer in current { observer(record) } }

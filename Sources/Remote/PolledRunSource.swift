@@ -3,7 +3,7 @@ import Training
 
 /// Where a viewer (the dashboard, a text attach) gets a run's records and sends its commands: the same for a run
 /// in this process and for one attached over its socket. Call from one thread.
-public protocol RunEventSource: AnyObject {
+public protocol PolledRunSource: AnyObject {
     /// Records that arrived since the last call, oldest first: the run's history, then live records. Waits up to
     /// `timeout` seconds when none is ready (0: returns at once).
     func poll(timeout: TimeInterval) throws -> [RunRecord]
@@ -16,7 +16,7 @@ public protocol RunEventSource: AnyObject {
 }
 
 /// A run served over its socket: subscribes from `since` (0: the full history).
-public final class RemoteEventSource: RunEventSource {
+public final class RemoteEventSource: PolledRunSource {
     public let client: RemoteClient
     public let welcome: Welcome
     /// The sequence number of the newest record received (reconnect with `since: lastSeq + 1`).
@@ -73,7 +73,7 @@ public final class RemoteEventSource: RunEventSource {
 }
 
 /// A session in this process (`xright train` with the dashboard): the observer only appends under a lock.
-public final class SessionEventSource: RunEventSource {
+public final class SessionEventSource: PolledRunSource {
     public let session: TrainingSession
     private let signal = NSCondition()
     private var queued: [RunRecord] = []
