@@ -55,4 +55,17 @@ public struct SequentialSchedule: Equatable, Sendable {
         let firstEpochs = first == .sft ? sftEpochs : dpoEpochs
         return epoch < firstEpochs ? first : first.other
     }
+
+    /// Epochs are whole, so a small budget can leave a phase empty (T = 1 at λ = 0.5 is one DPO epoch and no SFT):
+    /// the run is then a single-objective run, not a sequential baseline. Says so, with the fix, for a
+    /// sequential `strategy`; nil when both phases have epochs or λ asks for one objective only (0 or 1).
+    public static func emptyPhaseNote(strategy: StrategyName, lambda: Lambda, epochBudget: Int) -> String? {
+        guard strategy == .sftThenDPO || strategy == .dpoThenSFT, lambda.value > 0, lambda.value < 1 else { return nil }
+        let schedule = SequentialSchedule(first: strategy == .sftThenDPO ? .sft : .dpo, lambda: lambda, epochBudget: epochBudget)
+        guard schedule.sftEpochs == 0 || schedule.dpoEpochs == 0 else { return nil }
+        let only = schedule.sftEpochs == 0 ? "DPO" : "SFT"
+        let needed = Int((1 / min(lambda.value, 1 - lambda.value)).rounded(.up))
+        return "\(strategy) at λ \(lambda.value) with an epoch budget of \(epochBudget): the split gives \(schedule.sftEpochs) SFT "
+            + "and \(schedule.dpoEpochs) DPO epoch(s), so this run trains \(only) only; use --epochs \(max(2, needed)) or more for a sequential baseline"
+    }
 }

@@ -62,6 +62,13 @@ struct SweepCommand: ParsableCommand {
             printErr("optima written to \(file.path)")
             optima = record.optima
         }
+        for lambda in try plannedLambdas() {
+            for strategy in try plannedStrategies() {
+                let note = SequentialSchedule.emptyPhaseNote(strategy: strategy, lambda: try Lambda(lambda),
+                                                             epochBudget: base.training.maxEpochs)
+                if let note { printErr("warning: \(note)") }
+            }
+        }
         var runs = [StrategyRunSummary]()
         for lambda in try plannedLambdas() {
             for strategy in try plannedStrategies() {

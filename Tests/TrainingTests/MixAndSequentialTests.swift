@@ -47,6 +47,19 @@ final class SequentialTests: XCTestCase {
         XCTAssertEqual(SequentialSchedule(first: .sft, lambda: lambda(0), epochBudget: 3).dpoEpochs, 0)
     }
 
+    func test_emptyPhaseNote_saysWhenASmallBudgetLeavesAPhaseWithoutEpochs() {
+        let note = SequentialSchedule.emptyPhaseNote(strategy: .sftThenDPO, lambda: lambda(0.5), epochBudget: 1)
+        XCTAssertEqual(note, "sft-then-dpo at λ 0.5 with an epoch budget of 1: the split gives 0 SFT and 1 DPO epoch(s), "
+                       + "so this run trains DPO only; use --epochs 2 or more for a sequential baseline")
+        XCTAssertTrue(SequentialSchedule.emptyPhaseNote(strategy: .dpoThenSFT, lambda: lambda(0.25), epochBudget: 1)?
+            .contains("trains SFT only; use --epochs 4") ?? false)
+        XCTAssertNil(SequentialSchedule.emptyPhaseNote(strategy: .sftThenDPO, lambda: lambda(0.5), epochBudget: 2))
+        XCTAssertNil(SequentialSchedule.emptyPhaseNote(strategy: .sftThenDPO, lambda: lambda(1), epochBudget: 1),
+                     "λ = 1 asks for DPO only")
+        XCTAssertNil(SequentialSchedule.emptyPhaseNote(strategy: .alright, lambda: lambda(0.5), epochBudget: 1),
+                     "joint strategies have no phases")
+    }
+
     func test_sftThenDPO_switchesToDPOAfterItsSFTEpochs() throws {
         // T = 4, λ = 0.25: 3 SFT epochs of 5 batches, then 1 DPO epoch of 3.
         let run = try StandInRun(TrainingConfig(strategy: .sftThenDPO, lambda: lambda(0.25), maxEpochs: 4),

@@ -77,6 +77,10 @@ struct TrainRunner {
             }
             try runDirectory.create()
         }
+        if let note = SequentialSchedule.emptyPhaseNote(strategy: options.training.strategy, lambda: options.training.lambda,
+                                                        epochBudget: options.training.maxEpochs) {
+            printErr("warning: \(note)")
+        }
         options.training.checkpointOnFinish = true
         let dashboard = display.dashboardOptions(headless: headless)
         // With the dashboard up, a hangup first takes the UI down; LiveDashboard then moves output to the log.
