@@ -201,17 +201,7 @@ enum TUIBenchPTY {
         Thread.sleep(forTimeInterval: max(0, opened + phaseSeconds - now()))
         child.send("p")
         Thread.sleep(forTimeInterval: 1)
-        var latencies: [Double] = []
-        for _ in 0..<10 {
-            // Wait for a quiet moment (no frame for 150 ms) so the next bytes answer the key.
-            let quietDeadline = now() + 3
-            while let last = child.lastTime, now() - last < 0.15, now() < quietDeadline { usleep(10_000) }
-            let sent = now()
-            child.send("g")
-            let answerDeadline = sent + 1
-            while child.firstArrival(after: sent) == nil && now() < answerDeadline { usleep(1_000) }
-            if let arrival = child.firstArrival(after: sent) { latencies.append(arrival - sent) }
-        }
+        var latencies = (0..<10).compactMap { _ in child.answerLatency(to: "g", quiet: 0.15, timeout: 1) }
         child.send("q")
         Thread.sleep(forTimeInterval: 0.3)
         child.send("y")

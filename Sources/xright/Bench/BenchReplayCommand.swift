@@ -100,15 +100,7 @@ struct BenchReplayCommand: ParsableCommand {
         }
         // Stepping back from the end refolds the whole log (the dashboard state is only built forwards): time it
         // from the key to the first bytes of the answer, after a quiet moment so no other frame is on its way.
-        var stepBackSeconds: [Double] = []
-        for _ in 0..<3 {
-            let quietDeadline = MonotonicClock.seconds() + 3
-            while let last = child.lastTime, MonotonicClock.seconds() - last < 0.2, MonotonicClock.seconds() < quietDeadline { usleep(10_000) }
-            let sent = MonotonicClock.seconds()
-            child.send("\u{1B}OD")
-            while child.firstArrival(after: sent) == nil && MonotonicClock.seconds() < sent + 10 { usleep(1_000) }
-            if let arrival = child.firstArrival(after: sent) { stepBackSeconds.append(arrival - sent) }
-        }
+        let stepBackSeconds = (0..<3).compactMap { _ in child.answerLatency(to: "\u{1B}OD", quiet: 0.2, timeout: 10) }
         child.send("q")
         child.waitForExit(seconds: 10)
         guard !stepBackSeconds.isEmpty else { throw BenchError("xright replay did not answer ← within 10 s") }

@@ -64,6 +64,18 @@ final class PseudoTerminalChild {
 
     func send(_ text: String) { _ = text.withCString { write(master, $0, strlen($0)) } }
 
+    /// Seconds from writing `keys` to the first bytes the child writes after them, nil when none come within
+    /// `timeout`. The keys are sent once the screen has been quiet for `quiet` seconds (at most 3 s of waiting),
+    /// so the bytes answer the keys rather than a frame already on its way.
+    func answerLatency(to keys: String, quiet: Double, timeout: Double) -> Double? {
+        let quietDeadline = Self.now() + 3
+        while let last = lastTime, Self.now() - last < quiet, Self.now() < quietDeadline { usleep(10_000) }
+        let sent = Self.now()
+        send(keys)
+        while firstArrival(after: sent) == nil && Self.now() < sent + timeout { usleep(1_000) }
+        return firstArrival(after: sent).map { $0 - sent }
+    }
+
     func bytes(from: Double, to: Double) -> Int {
         lock.lock()
         defer { lock.unlock() }
