@@ -26,8 +26,7 @@ public final class ReplayLogLoader {
     private let channels: [Channel]
     private var finishedRuns: Set<Int> = []
 
-    /// Starts one reader per log. The logs' first lines should have been checked (`ReplayLogScanner.header(of:)`)
-    /// so that a file that is not a run log is refused before the screen is taken.
+    /// Starts one reader per log. `open` is the usual way in: it checks the logs' first lines before.
     public init(logs: [URL]) {
         self.logs = logs
         sizes = logs.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
@@ -40,6 +39,15 @@ public final class ReplayLogLoader {
     }
 
     deinit { cancel() }
+
+    /// Opens run directories or run.jsonl files for replay: resolves each to its log and reads line 1 there and
+    /// then, so what is not a run log is refused by name before the screen is taken. The timelines hold the
+    /// headers; the loader fills them in the background.
+    public static func open(_ paths: [String]) throws -> (timelines: [ReplayTimeline], loader: ReplayLogLoader) {
+        let logs = try paths.map { try ReplayLogScanner.logFile(for: $0) }
+        let timelines = try logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0), header: try ReplayLogScanner.header(of: $0)) }
+        return (timelines, ReplayLogLoader(logs: logs))
+    }
 
     /// Stops the readers (the replay was quit before the logs were read).
     public func cancel() {

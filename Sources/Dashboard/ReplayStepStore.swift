@@ -61,7 +61,7 @@ struct ReplayStepStore {
             if evaluated { flags.insert(.gapsEvaluated) }
         }
         packed.append(Packed(
-            step: Self.clamp32(e.step), epoch: Self.clamp32(e.epoch), tokens: Self.clamp32(e.tokens),
+            step: Int32(clamping: e.step), epoch: Int32(clamping: e.epoch), tokens: Int32(clamping: e.tokens),
             strategy: UInt8(Self.strategies.firstIndex(of: e.strategy) ?? 0), flags: flags,
             lambda: e.lambda, elapsedSeconds: e.elapsedSeconds, sftLoss: e.sft?.loss ?? 0, dpoLoss: e.dpo?.loss ?? 0,
             learningRate: Float(e.learningRate),
@@ -88,6 +88,4 @@ struct ReplayStepStore {
             gaps: f.contains(.hasGaps) ? WeightedGaps(sft: Double(p.gapSFT), dpo: Double(p.gapDPO)) : nil,
             gapsEvaluated: f.contains(.hasGapsEvaluated) ? f.contains(.gapsEvaluated) : nil)
     }
-
-    private static func clamp32(_ v: Int) -> Int32 { Int32(clamping: v) }
 }

@@ -194,12 +194,4 @@ public struct ReplayTimeline {
         }
         return lo
     }
-
-    /// Reads a whole log (a run directory or its run.jsonl) in one streaming pass.
-    public static func load(_ path: String) throws -> ReplayTimeline {
-        let url = try ReplayLogScanner.logFile(for: path)
-        var timeline = ReplayTimeline(name: RunSummary.displayName(of: url))
-        timeline.problems = try ReplayLogScanner.scan(url, header: { timeline.setHeader($0) }, record: { timeline.append($0) })
-        return timeline
-    }
 }

@@ -66,11 +66,11 @@ struct ReplayCommand: ParsableCommand {
             timelines = logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0)) }
             feed = ReplayFollowFeed(logs: logs)
         } else {
-            // Line 1 of each log is checked here, so a file that is not a run log is refused before the screen
-            // is taken; the rest is read in the background while the dashboard is already up.
-            let logs = try runs.map { try ReplayLogScanner.logFile(for: $0) }
-            timelines = try logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0), header: try ReplayLogScanner.header(of: $0)) }
-            loader = ReplayLogLoader(logs: logs)
+            // Line 1 of each log is checked now, before the screen is taken; the rest is read in the background
+            // while the dashboard is already up.
+            let opened = try ReplayLogLoader.open(runs)
+            timelines = opened.timelines
+            loader = opened.loader
         }
         let player = ReplayPlayer(timelines: timelines, view: view, themeCount: themeCount, following: follow,
                                   startAtBeginning: play, loading: loader != nil)

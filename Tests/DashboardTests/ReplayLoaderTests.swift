@@ -129,11 +129,10 @@ final class ReplayLoaderTests: XCTestCase {
         let records = try varied(steps: 20_000)
         let url = try writeLog(records, extraLines: [(after: 100, text: "{not json"), (after: 200, text: "{\"type\":\"from-the-future\",\"time\":1}")],
                                torn: "{\"type\":\"step\",\"ti")
-        let header = try ReplayLogScanner.header(of: url)
-        XCTAssertEqual(header.config.strategy, .maxright)
-        let player = ReplayPlayer(timelines: [ReplayTimeline(name: "run", header: header)], loading: true)
+        let (timelines, loader) = try ReplayLogLoader.open([url.path])
+        XCTAssertEqual(timelines[0].header?.config.strategy, .maxright)
+        let player = ReplayPlayer(timelines: timelines, loading: true)
         XCTAssertTrue(player.transport.live, "while reading, the view follows the records as they arrive")
-        let loader = ReplayLogLoader(logs: [url])
         player.loadingStatus = loader.status
         XCTAssertNotNil(player.loadingStatus)
         try loader.waitUntilRead(into: player)
@@ -154,8 +153,8 @@ final class ReplayLoaderTests: XCTestCase {
 
     func test_loader_leavesTheViewWhereTheUserMovedIt() throws {
         let url = try writeLog(try varied(steps: 20_000))
-        let player = ReplayPlayer(timelines: [ReplayTimeline(name: "run", header: try ReplayLogScanner.header(of: url))], loading: true)
-        let loader = ReplayLogLoader(logs: [url])
+        let (timelines, loader) = try ReplayLogLoader.open([url.path])
+        let player = ReplayPlayer(timelines: timelines, loading: true)
         player.loadingStatus = loader.status
         try loader.poll(into: player)
         player.handle(.char("0"))

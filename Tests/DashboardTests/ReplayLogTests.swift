@@ -32,6 +32,14 @@ enum ReplayLogs {
         return r
     }
 
+    /// A whole log read synchronously into a timeline, by the scanner the replay's background reader uses.
+    static func load(_ path: String) throws -> ReplayTimeline {
+        let url = try ReplayLogScanner.logFile(for: path)
+        var timeline = ReplayTimeline(name: RunSummary.displayName(of: url))
+        timeline.problems = try ReplayLogScanner.scan(url, header: { timeline.setHeader($0) }, record: { timeline.append($0) })
+        return timeline
+    }
+
     static func write(_ lines: [String], terminated: Bool = true, in directory: URL, name: String = "run.jsonl") -> URL {
         let url = directory.appendingPathComponent(name)
         try! Data((lines.joined(separator: "\n") + (terminated ? "\n" : "")).utf8).write(to: url)
@@ -48,7 +56,7 @@ final class ReplayLogTests: XCTestCase {
 
     func test_scanner_readsEveryRecordOfAFinishedRunInOrder() throws {
         let url = ReplayLogs.write(ReplayLogs.finishedRun(), in: directory)
-        let timeline = try ReplayTimeline.load(url.path)
+        let timeline = try ReplayLogs.load(url.path)
         XCTAssertEqual(timeline.header?.plannedSteps, 10)
         var steps = 0
         timeline.forEachRecord(in: 0..<timeline.count) { if case .step = $0.event { steps += 1 } }
@@ -70,7 +78,7 @@ final class ReplayLogTests: XCTestCase {
         var lines = ReplayLogs.finishedRun()
         lines.append(#"{"type":"step","step":11,"sft":{"lo"#)
         let url = ReplayLogs.write(lines, terminated: false, in: directory)
-        let timeline = try ReplayTimeline.load(url.path)
+        let timeline = try ReplayLogs.load(url.path)
         XCTAssertTrue(timeline.problems.tornLastLine)
         XCTAssertEqual(timeline.problems.corruptCount, 0)
         XCTAssertNil(timeline.problems.corruptSummary, "a torn last line is expected after a kill: nothing to report")
@@ -82,7 +90,7 @@ final class ReplayLogTests: XCTestCase {
         lines.insert("{not json", at: 3)
         lines.insert(#"{"type":"step","step":"three"}"#, at: 6)
         let url = ReplayLogs.write(lines, in: directory)
-        let timeline = try ReplayTimeline.load(url.path)
+        let timeline = try ReplayLogs.load(url.path)
         XCTAssertEqual(timeline.problems.corruptLines, [4, 7])
         XCTAssertEqual(timeline.problems.corruptSummary, "2 corrupt lines skipped (lines 4, 7)")
         XCTAssertEqual(timeline.count, lines.count - 3)
@@ -95,7 +103,7 @@ final class ReplayLogTests: XCTestCase {
         var lines = ReplayLogs.finishedRun()
         lines.insert(#"{"type":"gpu-sample","time":0.15,"watts":300}"#, at: 3)
         let url = ReplayLogs.write(lines, in: directory)
-        let timeline = try ReplayTimeline.load(url.path)
+        let timeline = try ReplayLogs.load(url.path)
         XCTAssertEqual(timeline.problems.skippedUnknown, 1)
         XCTAssertEqual(timeline.problems.corruptCount, 0)
         XCTAssertEqual(timeline.count, lines.count - 2)
@@ -105,7 +113,7 @@ final class ReplayLogTests: XCTestCase {
         var lines = ReplayLogs.finishedRun()
         lines[0] = lines[0].replacingOccurrences(of: #""schema":"\#(RunLogSchema.current)""#, with: #""schema":"2.0""#)
         let url = ReplayLogs.write(lines, in: directory)
-        XCTAssertThrowsError(try ReplayTimeline.load(url.path)) { error in
+        XCTAssertThrowsError(try ReplayLogs.load(url.path)) { error in
             XCTAssertEqual(error as? RunLogError, .unsupportedSchema(file: url.path, found: "2.0", supported: "1.x"))
             XCTAssertTrue("\(error)".contains("schema 2.0 is not supported"), "\(error)")
         }
@@ -114,19 +122,19 @@ final class ReplayLogTests: XCTestCase {
     func test_newerMinorSchema_isRead() throws {
         var lines = ReplayLogs.finishedRun()
         lines[0] = lines[0].replacingOccurrences(of: #""schema":"\#(RunLogSchema.current)""#, with: #""schema":"1.7""#)
-        XCTAssertEqual(try ReplayTimeline.load(ReplayLogs.write(lines, in: directory).path).count, lines.count - 1)
+        XCTAssertEqual(try ReplayLogs.load(ReplayLogs.write(lines, in: directory).path).count, lines.count - 1)
     }
 
     func test_emptyLog_isAClearError() throws {
         let url = ReplayLogs.write([], terminated: false, in: directory)
-        XCTAssertThrowsError(try ReplayTimeline.load(url.path)) { error in
+        XCTAssertThrowsError(try ReplayLogs.load(url.path)) { error in
             XCTAssertEqual(error as? RunLogError, .empty(file: url.path))
         }
     }
 
     func test_fileThatIsNotARunLog_namesWhatItFound() throws {
         let url = ReplayLogs.write([#"{"prompt":"hi","response":"there"}"#], in: directory, name: "sft.jsonl")
-        XCTAssertThrowsError(try ReplayTimeline.load(url.path)) { error in
+        XCTAssertThrowsError(try ReplayLogs.load(url.path)) { error in
             guard case .missingHeader(let file, let found)? = error as? RunLogError else { return XCTFail("\(error)") }
             XCTAssertEqual(file, url.path)
             XCTAssertTrue(found.contains("prompt"), found)
@@ -136,13 +144,13 @@ final class ReplayLogTests: XCTestCase {
     func test_directoryWithoutRunLog_isRefusedByName_butOneWithoutCheckpointsIsFine() throws {
         let empty = directory.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        XCTAssertThrowsError(try ReplayTimeline.load(empty.path)) { error in
+        XCTAssertThrowsError(try ReplayLogs.load(empty.path)) { error in
             XCTAssertTrue("\(error)".contains("no run.jsonl"), "\(error)")
         }
         _ = ReplayLogs.write(ReplayLogs.finishedRun(), in: directory)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoints").path))
-        XCTAssertEqual(try ReplayTimeline.load(directory.path).count, ReplayLogs.finishedRun().count - 1)
-        XCTAssertThrowsError(try ReplayTimeline.load(directory.appendingPathComponent("nowhere").path))
+        XCTAssertEqual(try ReplayLogs.load(directory.path).count, ReplayLogs.finishedRun().count - 1)
+        XCTAssertThrowsError(try ReplayLogs.load(directory.appendingPathComponent("nowhere").path))
     }
 
     func test_playTime_neverGoesBack_afterAResume() {
