@@ -28,7 +28,9 @@ public final class ReplayPlayer {
     private let sink = ReplaySink()
     private let themeCount: Int
 
-    /// While the logs are still being read (`ReplayLogLoader`): how far, for the transport bar.
+    /// The logs are still being read (`ReplayLogLoader`), until `finishLoading()`.
+    public private(set) var isLoading: Bool
+    /// While reading: how far, for the transport bar.
     public var loadingStatus: String?
 
     /// Opens at the end of the runs (the finished result, or live with `following`), paused. With `loading`, the
@@ -40,6 +42,7 @@ public final class ReplayPlayer {
         self.timelines = timelines
         self.following = following
         self.themeCount = themeCount
+        isLoading = loading
         controllers = []
         positions = Array(repeating: 0, count: timelines.count)
         transport = ReplayTransport(live: (following || loading) && !startAtBeginning)
@@ -103,6 +106,7 @@ public final class ReplayPlayer {
 
     /// Every log has been read: a replay that followed the reading stops at the end, paused.
     public func finishLoading() {
+        isLoading = false
         loadingStatus = nil
         if transport.live && !following { transport.live = false }
         revision &+= 1
@@ -165,7 +169,7 @@ public final class ReplayPlayer {
             transport.live = false
             seek(to: ReplayTransport.start)
         case .seekEnd:
-            transport.live = following || loadingStatus != nil
+            transport.live = following || isLoading
             seek(to: duration)
         case .stepForward: jumpForward(.step)
         case .stepBack: jumpBack(.step, orStart: true)

@@ -49,7 +49,7 @@ struct ReplayTransportBar {
         var w = RowWriter(surface, rect, row: 0)
         let t = player.transport
         w.write(" ")
-        if t.live, player.loadingStatus != nil, !player.following {
+        if t.live, player.isLoading, !player.following {
             w.write("● READING", .good)
         } else if t.live {
             w.write("● LIVE", .good)

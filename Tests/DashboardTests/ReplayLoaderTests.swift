@@ -135,10 +135,12 @@ final class ReplayLoaderTests: XCTestCase {
         XCTAssertTrue(player.transport.live, "while reading, the view follows the records as they arrive")
         player.loadingStatus = loader.status
         XCTAssertNotNil(player.loadingStatus)
+        XCTAssertTrue(player.isLoading)
         try loader.waitUntilRead(into: player)
         XCTAssertTrue(loader.isFinished)
         XCTAssertNil(loader.status)
         XCTAssertNil(player.loadingStatus)
+        XCTAssertFalse(player.isLoading)
         XCTAssertEqual(player.timelines[0].count, records.count - 1)
         XCTAssertEqual(player.timelines[0].problems.corruptCount, 1)
         XCTAssertEqual(player.timelines[0].problems.corruptLines, [102], "after record 100, which is on line 101 (the header is line 1)")
