@@ -39,6 +39,7 @@ public final class DashboardController {
     }
 
     public func update(system sample: SystemSample) { state.update(system: sample) }
+    public func setSystemUnsampled(_ reason: String) { state.setSystemUnsampled(reason) }
     public func note(_ text: String, kind: DashboardMessage.Kind = .info) { state.note(text, kind: kind) }
 
     private var pendingStop = false

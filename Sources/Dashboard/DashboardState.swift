@@ -305,5 +305,14 @@ public struct DashboardState {
         system = sample
     }
 
+    /// No machine is sampled for this view (a replay: the log holds only what the run itself recorded); the System
+    /// panel says why instead of waiting for a sample.
+    public private(set) var systemUnsampled: String?
+
+    public mutating func setSystemUnsampled(_ reason: String) {
+        revision &+= 1
+        systemUnsampled = reason
+    }
+
     static func lambdaText(_ value: Double) -> String { "λ = \(Format.fixed(value, 2))" }
 }

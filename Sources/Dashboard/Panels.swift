@@ -287,7 +287,7 @@ public final class DashboardRenderer {
             w.write("  RSS ", .muted); w.write(sample.residentBytes.map(Format.bytes) ?? "--")
         } else {
             var w = RowWriter(surface, inner, row: 0)
-            w.write("sampling…", .muted)
+            w.write(state.systemUnsampled ?? "sampling…", .muted)
         }
     }
 

@@ -60,6 +60,7 @@ public final class ReplayPlayer {
 
     private func makeController(_ timeline: ReplayTimeline, view: ViewSettings) -> DashboardController {
         let controller = DashboardController(sink: sink, view: view, themeCount: themeCount)
+        controller.setSystemUnsampled("not in the run log")
         if let header = timeline.header { controller.apply(RunRecord(time: 0, event: .header(header))) }
         if let problem = timeline.problems.corruptSummary { controller.note("\(timeline.name): \(problem)", kind: .warning) }
         return controller

@@ -81,6 +81,7 @@ final class ReplayLoaderTests: XCTestCase {
         let player = ReplayPlayer(timelines: [timeline])
         for cut in [body.count, body.count * 9 / 10, body.count / 2, 37, 1] {
             let live = DashboardController(sink: NoCommands())
+            live.setSystemUnsampled("not in the run log")   // as a replay's controller: no machine is sampled
             live.apply(records[0])
             for record in body.prefix(cut) { live.apply(record) }
             player.seek(to: timeline.playTime(at: cut - 1))

@@ -149,6 +149,8 @@ final class ReplayPlayerTests: XCTestCase {
         renderer.draw(single, on: surface, glyphs: .unicode, colors: true)
         XCTAssertTrue(surface.text.contains("❚❚ PAUSE ×1"), surface.text)
         XCTAssertTrue(surface.text.contains("step 10/10"), surface.text)
+        XCTAssertTrue(surface.text.contains("not in the run log"), "no machine is sampled in a replay:\n\(surface.text)")
+        XCTAssertFalse(surface.text.contains("sampling…"), surface.text)
         surface.clear()
         let overlay = ReplayPlayer(timelines: [try timeline(name: "alpha"), try timeline(ReplayLogs.finishedRun(steps: 6), name: "beta")])
         renderer.draw(overlay, on: surface, glyphs: .unicode, colors: true)
