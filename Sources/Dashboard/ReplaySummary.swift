@@ -5,7 +5,7 @@ import Training
 /// downsampled copy): final and best held-out losses, ideal distance, wall time, throughput, DPO step share.
 ///
 /// A resumed run re-runs the steps after its checkpoint (docs/RUNLOG.md); those supersede the earlier ones, so
-/// per-step figures are kept as running totals indexed by step and cut back on a `started` at an earlier step.
+/// per-step figures are kept as running totals, one per step record, and cut back on a `started` at an earlier step.
 public struct RunSummary: Equatable, Sendable {
     public var name: String
     public var header: RunHeader
@@ -59,14 +59,20 @@ public struct RunSummary: Equatable, Sendable {
         var lambda: Double
         var optima: Optima?
         var lastStep = 0
-        // Running totals after each step number: index s holds the totals over steps 1…s.
-        var steps: [Int32] = [0]
-        var dpoSteps: [Int32] = [0]
-        var tokens: [Int64] = [0]
-        var stepSeconds: [Double] = [0]
+        /// Running totals after each step record, in step order: memory follows the number of records, never
+        /// the step numbers they carry (a log edited to say step 10¹² costs one entry).
+        var totals: [Totals] = []
         var evals: [EvalFigures] = []
         var lastTime = 0.0
         var finished: RunFinished?
+
+        struct Totals {
+            var step: Int
+            var steps: Int
+            var dpoSteps: Int
+            var tokens: Int64
+            var stepSeconds: Double
+        }
 
         public init(header: RunHeader) {
             self.header = header
@@ -85,17 +91,11 @@ public struct RunSummary: Equatable, Sendable {
                 if s.step < lastStep { cut(after: s.step) }
             case .step(let e):
                 if e.step <= lastStep { cut(after: e.step - 1) }
-                let previous = steps.count - 1
-                // Steps are consecutive; a gap (lines lost to corruption) repeats the last totals.
-                while steps.count < e.step {
-                    steps.append(steps[previous]); dpoSteps.append(dpoSteps[previous])
-                    tokens.append(tokens[previous]); stepSeconds.append(stepSeconds[previous])
-                }
-                let last = steps.count - 1
-                steps.append(steps[last] + 1)
-                dpoSteps.append(dpoSteps[last] + (e.objectives.contains(.dpo) ? 1 : 0))
-                tokens.append(tokens[last] + Int64(e.tokens))
-                stepSeconds.append(stepSeconds[last] + (e.stepSeconds.isFinite ? max(0, e.stepSeconds) : 0))
+                let last = totals.last ?? Totals(step: 0, steps: 0, dpoSteps: 0, tokens: 0, stepSeconds: 0)
+                totals.append(Totals(step: e.step, steps: last.steps + 1,
+                                     dpoSteps: last.dpoSteps + (e.objectives.contains(.dpo) ? 1 : 0),
+                                     tokens: last.tokens + Int64(e.tokens),
+                                     stepSeconds: last.stepSeconds + (e.stepSeconds.isFinite ? max(0, e.stepSeconds) : 0)))
                 lastStep = e.step
                 strategy = e.strategy
                 lambda = e.lambda
@@ -113,25 +113,23 @@ public struct RunSummary: Equatable, Sendable {
         }
 
         private mutating func cut(after step: Int) {
-            let keep = max(0, step) + 1
-            if steps.count > keep {
-                steps.removeSubrange(keep...); dpoSteps.removeSubrange(keep...)
-                tokens.removeSubrange(keep...); stepSeconds.removeSubrange(keep...)
-            }
+            // Steps only grow between cuts, so the superseded ones are a suffix.
+            while let last = totals.last, last.step > step { totals.removeLast() }
             evals.removeAll { $0.step > step }
             lastStep = min(lastStep, max(0, step))
         }
 
         public func summary(name: String, problems: RunLogProblems) -> RunSummary {
-            let n = Int(steps.last ?? 0)
-            let seconds = stepSeconds.last ?? 0
+            let end = totals.last
+            let n = end?.steps ?? 0
+            let seconds = end?.stepSeconds ?? 0
             func best(_ values: [Double?]) -> Double? { values.compactMap { $0 }.filter(\.isFinite).min() }
             return RunSummary(
                 name: name, header: header, strategy: strategy, lambda: lambda, steps: n,
                 finalEval: evals.last, bestSFT: best(evals.map(\.sft)), bestDPO: best(evals.map(\.dpo)),
                 bestIdealDistance: best(evals.map(\.idealDistance)), wallSeconds: lastTime,
-                tokensPerSecond: seconds > 0 ? Double(tokens.last ?? 0) / seconds : nil,
-                dpoStepShare: n > 0 ? Double(dpoSteps.last ?? 0) / Double(n) : nil,
+                tokensPerSecond: seconds > 0 ? Double(end?.tokens ?? 0) / seconds : nil,
+                dpoStepShare: n > 0 ? Double(end?.dpoSteps ?? 0) / Double(n) : nil,
                 finished: finished, problems: problems)
         }
     }

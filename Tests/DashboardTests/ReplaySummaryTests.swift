@@ -60,4 +60,17 @@ final class ReplaySummaryTests: XCTestCase {
         XCTAssertEqual(s.problems.corruptLines, [6])
         XCTAssertEqual(s.steps, 10)
     }
+
+    /// Issue #18 finding 3: one step line edited to a huge number grew the fold's per-step arrays to that length
+    /// (8.5 GB in 15 s). The fold keeps one entry per record, so the edited line costs one entry.
+    func test_aHugeStepNumber_costsOneRecord_notMemoryUpToIt() throws {
+        var lines = ReplayLogs.finishedRun(steps: 4)
+        let stepLine = try XCTUnwrap(lines.firstIndex { $0.contains("\"step\":3,") && $0.contains("\"type\":\"step\"") })
+        lines[stepLine] = lines[stepLine].replacingOccurrences(of: "\"step\":3,", with: "\"step\":1000000000000,")
+        _ = ReplayLogs.write(lines, in: directory)
+        let s = try RunSummary.read(directory.path)
+        // Steps 1, 2, 10¹²; then step 4 supersedes everything after step 3, as a resume would.
+        XCTAssertEqual(s.steps, 3)
+        XCTAssertEqual(s.finished?.reason, .maxSteps)
+    }
 }
