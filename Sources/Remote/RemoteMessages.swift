@@ -89,9 +89,11 @@ public struct CommandReply: Codable, Equatable, Sendable {
     }
 }
 
-/// `running` and `paused` are live; `finished` ended with a `finished` event; `crashed` ended without one.
+/// `running` and `paused` are live; `finished` ended with a `finished` event; `crashed` ended without one;
+/// `unreadable`: no live process and a log that is not a run log this version reads (empty, garbage, another
+/// schema), so nothing can be said about how it ended (the report's `problem` says what the log is).
 public enum RunState: String, Codable, Sendable {
-    case running, paused, finished, crashed
+    case running, paused, finished, crashed, unreadable
 
     public var isLive: Bool { self == .running || self == .paused }
 }
@@ -131,6 +133,8 @@ public struct RunStatusReport: Codable, Equatable, Sendable {
     public var pid: Int32?
     /// Clients subscribed to events (live runs).
     public var viewers: Int?
+    /// Why the log could not be read (state `unreadable`), e.g. "empty log".
+    public var problem: String?
 
     public init(runDirectory: String, state: RunState, snapshot: RunSnapshot, pid: Int32? = nil, viewers: Int? = nil) {
         self.runDirectory = runDirectory

@@ -12,8 +12,8 @@ public struct RunListing: Equatable, Sendable {
 /// Reads the state of runs: live ones answer `status` over their socket; the others are read from the header and
 /// the tail of `run.jsonl` (a run without a `finished` record and without a live process crashed).
 public enum RunCatalog {
-    /// Every directory directly under `root` holding a `run.jsonl`, newest activity first. Unreadable runs are
-    /// listed as crashed with what is known, never skipped silently.
+    /// Every directory directly under `root` holding a `run.jsonl`, newest activity first. A log that cannot be
+    /// read is listed as `unreadable` with what it is, never skipped silently.
     public static func list(root: URL, statusTimeout: TimeInterval = 2) throws -> [RunListing] {
         let entries: [URL]
         do {
@@ -39,14 +39,33 @@ public enum RunCatalog {
         if let client = try? RemoteClient(runDirectory: run), let report = try? client.status(timeout: statusTimeout) {
             return RunListing(report: report, lastActivity: Date())
         }
-        let snapshot = (try? tailSnapshot(run.log)) ?? RunSnapshot()
+        let snapshot: RunSnapshot
+        var problem: String?
+        do { snapshot = try tailSnapshot(run.log) } catch {
+            snapshot = RunSnapshot()
+            problem = Self.problem(error)
+        }
+        let pid = RunProbe.livePid(run)
         let state: RunState
         if snapshot.finished != nil { state = .finished }
-        else if RunProbe.livePid(run) != nil { state = snapshot.paused ? .paused : .running }  // live, socket not answering
+        else if pid != nil { state = snapshot.paused ? .paused : .running }  // live, socket not answering
+        else if problem != nil { state = .unreadable }
         else { state = .crashed }
-        return RunListing(report: RunStatusReport(runDirectory: run.url.path, state: state, snapshot: snapshot,
-                                                  pid: state.isLive ? RunProbe.livePid(run) : nil),
-                          lastActivity: modified)
+        var report = RunStatusReport(runDirectory: run.url.path, state: state, snapshot: snapshot,
+                                     pid: state.isLive ? pid : nil)
+        report.problem = problem
+        return RunListing(report: report, lastActivity: modified)
+    }
+
+    /// What a log that cannot be read is, in a few words for the STATE column.
+    static func problem(_ error: Error) -> String {
+        switch error as? RunLogError {
+        case .empty?: return "empty log"
+        case .missingHeader?: return "not a run log"
+        case .unsupportedSchema(_, let found, _)?: return "schema \(found), unsupported"
+        case .unreadable?: return "unreadable log"
+        case nil: return "unreadable log"
+        }
     }
 
     /// The header line and the records in the last `tailBytes` of a log: enough for the state, λ, step and losses

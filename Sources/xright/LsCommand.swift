@@ -7,7 +7,7 @@ import Training
 struct LsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List runs with their state (live, finished, crashed), strategy, λ, step, last losses and age.",
+        abstract: "List runs with their state (live, finished, crashed, or what is wrong with the log), strategy, λ, step, last losses and age.",
         discussion: "Live runs answer over their socket; the others are read from run.jsonl. Stale sockets are removed.")
 
     @Option(help: "Where runs are (default: $XRIGHT_RUNS or ./runs).")
@@ -33,7 +33,7 @@ struct LsCommand: ParsableCommand {
         var rows = [["RUN", "STATE", "STRATEGY", "λ", "STEP", "F_SFT", "F_DPO", "AGE"]]
         for run in runs {
             let r = run.report
-            let state = r.state.isLive ? (r.state == .paused ? "live (paused)" : "live") : r.state.rawValue
+            let state = r.state.isLive ? (r.state == .paused ? "live (paused)" : "live") : r.problem ?? r.state.rawValue
             let age = r.createdAt.flatMap(iso.date(from:)).map { HeadlessProgress.duration(now.timeIntervalSince($0)) } ?? "-"
             rows.append([run.name, state, r.strategy ?? "-", r.lambda.map { String(format: "%.2f", $0) } ?? "-",
                          "\(r.step)" + (r.plannedSteps.map { "/\($0)" } ?? ""), Self.loss(r.losses.sft), Self.loss(r.losses.dpo), age])
