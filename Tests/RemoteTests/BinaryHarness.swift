@@ -4,6 +4,12 @@ import TestSupport
 import Training
 import XCTest
 
+/// A harness step that went wrong: fails the test that threw it.
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Drives the built `xright` binary as a user would: detached runs, ctl, ls, attach.
 enum Binary {
     static func path() throws -> String {
@@ -43,7 +49,9 @@ enum Binary {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
-            throw XCTSkip("xright \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+            // A hang is a failure, never a skip.
+            throw HarnessError("xright \(arguments.joined(separator: " ")) did not finish within \(timeout) s; "
+                + "stderr: \(errors.finish())")
         }
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: collected.finish(), stderr: errors.finish())
