@@ -1,3 +1,5 @@
+import Engine
+
 /// One objective per epoch: the sequential baselines (`sft-then-dpo`, `dpo-then-sft`: the budget split by λ,
 /// see `SequentialSchedule`) and the single-objective runs (`sft-only`, `dpo-only`) that give f*.
 /// Each step trains the epoch's objective with weight 1.
@@ -55,7 +57,7 @@ enum StrategyFactory {
         switch name {
         case .alright:
             // A fresh, reproducible stream per start point: the same switch at the same step draws the same.
-            return AlrightStrategy(rng: SeededGenerator(seed: seed, stream: 0xA1_0000 &+ UInt64(step)))
+            return AlrightStrategy(rng: SeededRandom(seed: seed, stream: 0xA1_0000 &+ UInt64(step)))
         case .maxright:
             return MaxrightStrategy(staleExcess: nil)
         case .mix:

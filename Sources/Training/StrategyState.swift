@@ -1,15 +1,17 @@
+import Engine
+
 /// A strategy's memory between steps, stored in checkpoints so a resumed run makes the same choices.
 public struct StrategyState: Codable, Equatable, Sendable {
     public var name: StrategyName
     /// ALRIGHT: the generator of the objective draws.
-    public var rng: SeededGenerator?
+    public var rng: SeededRandom?
     /// MAXRIGHT: f − f* of each objective as last measured (gap evaluation or the stepped batch's
     /// pre-update loss). The λ weighting is applied when choosing, so a λ change acts from the next step.
     public var staleExcess: LossExcess?
     /// Sequential and single-objective strategies: the objective of the current epoch.
     public var phase: Objective?
 
-    public init(name: StrategyName, rng: SeededGenerator? = nil, staleExcess: LossExcess? = nil, phase: Objective? = nil) {
+    public init(name: StrategyName, rng: SeededRandom? = nil, staleExcess: LossExcess? = nil, phase: Objective? = nil) {
         self.name = name
         self.rng = rng
         self.staleExcess = staleExcess

@@ -1,4 +1,5 @@
 import Dashboard
+import Engine
 import Foundation
 import TestSupport
 import Training
@@ -15,23 +16,23 @@ final class ReplayLoaderTests: XCTestCase {
     /// A MAXRIGHT-then-mix run with everything the dashboard folds: gaps, both objectives in one step, a skipped
     /// (non-finite) update, evals, λ and strategy changes, a pause, and a resume whose times go back.
     private func varied(steps: Int) throws -> [RunRecord] {
-        var g = SeededGenerator(seed: 9)
+        var g = SeededRandom(seed: 9)
         var records = [Events.header(strategy: .maxright, planned: steps), Events.started(strategy: .maxright)]
         var time = 0.0, strategy = StrategyName.maxright, lambda = 0.5
         for n in 1...steps {
-            time += 0.05 + 0.01 * g.nextUnitInterval()
+            time += 0.05 + 0.01 * g.nextUnitDouble()
             let both = strategy == .mix
             let dpo = both || g.next() % 2 == 0
             let nonFinite = n == steps / 2
-            let sft = both || !dpo ? ObjectiveMetrics(loss: nonFinite ? .nan : 3 + g.nextUnitInterval(), tokens: 100 + n % 7) : nil
-            let dpoMetrics = dpo ? ObjectiveMetrics(loss: 0.5 + g.nextUnitInterval() / 3, tokens: 200,
+            let sft = both || !dpo ? ObjectiveMetrics(loss: nonFinite ? .nan : 3 + g.nextUnitDouble(), tokens: 100 + n % 7) : nil
+            let dpoMetrics = dpo ? ObjectiveMetrics(loss: 0.5 + g.nextUnitDouble() / 3, tokens: 200,
                                                     preference: PreferenceMetrics(chosenReward: 0.1, rejectedReward: 0, rewardAccuracy: 0.6, margin: 0.1)) : nil
             let objectives: [Objective] = both ? [.sft, .dpo] : [dpo ? .dpo : .sft]
             let event = StepEvent(step: n, epoch: n * 3 / steps, strategy: strategy, objectives: objectives, sft: sft, dpo: dpoMetrics,
                                   lambda: lambda, learningRate: 1e-3 * (1 - Double(n) / Double(steps * 2)), tokens: 300 + n % 11,
-                                  tokensPerSecond: 3000 + 500 * g.nextUnitInterval(), stepSeconds: 0.05 + 0.01 * g.nextUnitInterval(),
-                                  elapsedSeconds: time, updateApplied: !nonFinite, gradientNorm: g.nextUnitInterval(),
-                                  gaps: strategy == .maxright ? WeightedGaps(sft: g.nextUnitInterval(), dpo: g.nextUnitInterval()) : nil,
+                                  tokensPerSecond: 3000 + 500 * g.nextUnitDouble(), stepSeconds: 0.05 + 0.01 * g.nextUnitDouble(),
+                                  elapsedSeconds: time, updateApplied: !nonFinite, gradientNorm: g.nextUnitDouble(),
+                                  gaps: strategy == .maxright ? WeightedGaps(sft: g.nextUnitDouble(), dpo: g.nextUnitDouble()) : nil,
                                   gapsEvaluated: strategy == .maxright ? n % 10 == 1 : nil)
             records.append(RunRecord(time: time, event: .step(event)))
             if n % 50 == 0 {

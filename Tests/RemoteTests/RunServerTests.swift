@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Remote
 import TestSupport
@@ -63,7 +64,7 @@ final class RunServerTests: XCTestCase {
         let viewer = try RemoteClient(runDirectory: run)
         _ = try viewer.subscribe(since: 0)
 
-        var generator = SeededGenerator(seed: 8)
+        var generator = SeededRandom(seed: 8)
         for attempt in 0..<20 {
             let raw = try Fixtures.rawConnection(run)
             var bytes = (0..<(64 + attempt * 97)).map { _ in UInt8.random(in: 0...255, using: &generator) }

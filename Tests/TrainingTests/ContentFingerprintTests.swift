@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import TestSupport
 import Training
@@ -14,7 +15,7 @@ final class ContentFingerprintTests: XCTestCase {
     func test_fileFingerprint_equalsTheBytesFingerprint_acrossChunks() throws {
         let root = try TestPaths.temporaryDirectory("xright-fingerprint")
         defer { try? FileManager.default.removeItem(at: root) }
-        var rng = SeededGenerator(seed: 5)
+        var rng = SeededRandom(seed: 5)
         let data = Data((0..<(3 << 20) + 17).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         let file = root.appendingPathComponent("weights.bin")
         try data.write(to: file)

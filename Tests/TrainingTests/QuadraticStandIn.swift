@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Training
 
@@ -37,8 +38,8 @@ final class QuadraticSource: BatchSource {
             order = (position.epoch, EpochOrder.permutation(count: epochLength, seed: shuffleSeed, epoch: position.epoch))
         }
         let item = order!.items[position.index]
-        var rng = SeededGenerator(seed: shuffleSeed, stream: 1_000_000 + UInt64(item))
-        let target = center.map { $0 + noise * (2 * rng.nextUnitInterval() - 1) }
+        var rng = SeededRandom(seed: shuffleSeed, stream: 1_000_000 + UInt64(item))
+        let target = center.map { $0 + noise * (2 * rng.nextUnitDouble() - 1) }
         return QuadraticBatch(target: target, item: item)
     }
 }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import TestSupport
 import Training
@@ -101,7 +102,7 @@ final class ResumeTests: XCTestCase {
     }
 
     func test_sessionState_roundTripsEveryDoubleExactly() throws {
-        var rng = SeededGenerator(seed: 1)
+        var rng = SeededRandom(seed: 1)
         for _ in 0..<2000 {
             let value = Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF) * (rng.next() & 1 == 0 ? 1 : -1)
             let state = StrategyState(name: .maxright, staleExcess: LossExcess(sft: value, dpo: value / 3))
@@ -110,10 +111,10 @@ final class ResumeTests: XCTestCase {
             XCTAssertEqual(back.staleExcess?.sft.bitPattern, value.bitPattern)
             XCTAssertEqual(back.staleExcess?.dpo.bitPattern, (value / 3).bitPattern)
         }
-        var generator = SeededGenerator(seed: 77)
+        var generator = SeededRandom(seed: 77)
         _ = generator.next()
         let data = try JSONEncoder().encode(generator)
-        var back = try JSONDecoder().decode(SeededGenerator.self, from: data)
+        var back = try JSONDecoder().decode(SeededRandom.self, from: data)
         XCTAssertEqual(back.next(), generator.next())
     }
 }

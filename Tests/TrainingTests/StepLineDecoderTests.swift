@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Training
 import XCTest
@@ -10,7 +11,7 @@ final class StepLineDecoderTests: XCTestCase {
     /// Records compare by their encoding: NaN is not equal to itself, but it encodes to the same line.
     private func line(_ record: RunRecord) throws -> String { String(decoding: try encoder.encode(record), as: UTF8.self) }
 
-    private func randomDouble(_ g: inout SeededGenerator) -> Double {
+    private func randomDouble(_ g: inout SeededRandom) -> Double {
         switch g.next() % 10 {
         case 0: return .nan
         case 1: return .infinity
@@ -19,11 +20,11 @@ final class StepLineDecoderTests: XCTestCase {
         case 4: return -Double(g.next() % 1000)
         case 5: return Double(g.next() % 1_000_000) * 1e-12
         case 6: return Double(bitPattern: (g.next() & 0x7FEF_FFFF_FFFF_FFFF))   // any finite magnitude
-        default: return (g.nextUnitInterval() - 0.5) * pow(10, Double(Int(g.next() % 20) - 10))
+        default: return (g.nextUnitDouble() - 0.5) * pow(10, Double(Int(g.next() % 20) - 10))
         }
     }
 
-    private func randomStep(_ g: inout SeededGenerator) throws -> RunRecord {
+    private func randomStep(_ g: inout SeededRandom) throws -> RunRecord {
         func maybe<T>(_ make: () -> T) -> T? { g.next() % 3 == 0 ? nil : make() }
         let objectives: [[Objective]] = [[], [.sft], [.dpo], [.sft, .dpo], [.dpo, .sft]]
         let preference = g.next() % 2 == 0 ? nil : PreferenceMetrics(chosenReward: randomDouble(&g), rejectedReward: randomDouble(&g),
@@ -35,7 +36,7 @@ final class StepLineDecoderTests: XCTestCase {
             step: Int(g.next() % 10_000_000), epoch: Int(g.next() % 50),
             strategy: StrategyName.allCases[Int(g.next() % UInt64(StrategyName.allCases.count))],
             objectives: objectives[Int(g.next() % 5)], sft: maybe { sftMetrics }, dpo: maybe { dpoMetrics },
-            lambda: g.nextUnitInterval(), learningRate: randomDouble(&g), tokens: Int(g.next() % 1_000_000) - 10,
+            lambda: g.nextUnitDouble(), learningRate: randomDouble(&g), tokens: Int(g.next() % 1_000_000) - 10,
             tokensPerSecond: randomDouble(&g), stepSeconds: randomDouble(&g), elapsedSeconds: randomDouble(&g),
             updateApplied: g.next() % 2 == 0, gradientNorm: maybe { randomDouble(&g) }, gaps: maybe { gaps },
             gapsEvaluated: maybe { g.next() % 2 == 0 })
@@ -43,7 +44,7 @@ final class StepLineDecoderTests: XCTestCase {
     }
 
     func test_fastPath_decodesExactlyWhatJSONDecoderDoes_onManyGeneratedSteps() throws {
-        var g = SeededGenerator(seed: 2410)
+        var g = SeededRandom(seed: 2410)
         for _ in 0..<3000 {
             let record = try randomStep(&g)
             let bytes = try encoder.encode(record)
@@ -74,7 +75,7 @@ final class StepLineDecoderTests: XCTestCase {
 
     /// Everything outside the fast path's sure ground goes back to JSONDecoder, which then decides.
     func test_fastPath_handsBackWhatItIsNotSureOf_andTheReaderStillDecidesLikeJSONDecoder() throws {
-        var g = SeededGenerator(seed: 1)
+        var g = SeededRandom(seed: 1)
         let good = try line(try randomStep(&g))
         let variants: [String] = [
             good.replacingOccurrences(of: "\"type\":\"step\"", with: "\"type\":\"eval\""),            // another type

@@ -257,19 +257,19 @@ public enum RunSetup {
 
     /// FNV-1a over token ids: a cheap, stable fingerprint for the run header.
     static func fingerprint(_ sequences: [[Int32]]) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var h = ContentFingerprint.offsetBasis
         for s in sequences {
-            for id in s { h = (h ^ UInt64(UInt32(bitPattern: id))) &* 0x100_0000_01B3 }
-            h = (h ^ 0xFFFF) &* 0x100_0000_01B3
+            for id in s { h = ContentFingerprint.mix(h, word: UInt64(UInt32(bitPattern: id))) }
+            h = ContentFingerprint.mix(h, word: 0xFFFF)
         }
         return String(h, radix: 16)
     }
 
     static func fingerprint(_ model: GPTNeoX) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var h = ContentFingerprint.offsetBasis
         let p = model.parameters.values
         for i in stride(from: 0, to: p.count, by: max(1, p.count / 65536)) {
-            h = (h ^ UInt64(p[i].bitPattern)) &* 0x100_0000_01B3
+            h = ContentFingerprint.mix(h, word: UInt64(p[i].bitPattern))
         }
         return "\(model.config.numLayers)x\(model.config.hiddenSize)-\(String(h, radix: 16))"
     }

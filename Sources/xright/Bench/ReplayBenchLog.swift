@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Training
 
@@ -13,7 +14,7 @@ enum ReplayBenchLog {
                                config: config, modelFingerprint: "bench-replay", dataFingerprints: ["sft": "synthetic", "dpo": "synthetic"],
                                settings: ["model": "synthetic (bench replay)"], plannedSteps: events)
         let writer = try RunLogWriter(creating: url, header: header)
-        var random = SeededGenerator(seed: 7)
+        var random = SeededRandom(seed: 7)
         var written = 1, step = 0, time = 0.0, lambda = 0.5
         func emit(_ event: RunEvent) throws {
             try writer.append(RunRecord(time: time, event: event))
@@ -24,18 +25,18 @@ enum ReplayBenchLog {
         // Leave room for the finish line.
         while written < events - 1 {
             step += 1
-            let stepSeconds = 0.09 + 0.02 * random.nextUnitInterval()
+            let stepSeconds = 0.09 + 0.02 * random.nextUnitDouble()
             time += stepSeconds
-            let dpo = random.nextUnitInterval() < lambda
+            let dpo = random.nextUnitDouble() < lambda
             let decay = exp(-Double(step) / 200_000)
-            let metrics = ObjectiveMetrics(loss: (dpo ? 0.35 + 0.34 * decay : 1.2 + 4.5 * decay) + 0.05 * (random.nextUnitInterval() - 0.5),
-                                           tokens: 700 + Int(random.nextUnitInterval() * 40),
+            let metrics = ObjectiveMetrics(loss: (dpo ? 0.35 + 0.34 * decay : 1.2 + 4.5 * decay) + 0.05 * (random.nextUnitDouble() - 0.5),
+                                           tokens: 700 + Int(random.nextUnitDouble() * 40),
                                            preference: dpo ? PreferenceMetrics(chosenReward: 0.4, rejectedReward: 0.1, rewardAccuracy: 0.75, margin: 0.3) : nil)
             try emit(.step(StepEvent(step: step, epoch: 0, strategy: .alright, objectives: [dpo ? .dpo : .sft],
                                      sft: dpo ? nil : metrics, dpo: dpo ? metrics : nil, lambda: lambda,
                                      learningRate: 1e-3, tokens: metrics.tokens, tokensPerSecond: Double(metrics.tokens) / stepSeconds,
                                      stepSeconds: stepSeconds, elapsedSeconds: time, updateApplied: true,
-                                     gradientNorm: 0.5 + random.nextUnitInterval())))
+                                     gradientNorm: 0.5 + random.nextUnitDouble())))
             guard written < events - 1 else { break }
             if step % 1000 == 0 {
                 time += 0.3
