@@ -368,21 +368,25 @@ public final class DashboardRenderer {
     }
 }
 
-/// The `?` overlay: every binding from the key table, in a box in the middle of the screen.
+/// The `?` overlay: key bindings in a box in the middle of the screen (the live dashboard's and the replay's).
 enum HelpOverlay {
+    /// The live dashboard's: every binding from the key table.
     static func draw(on surface: Surface, glyphs: Glyphs) {
         let lines = KeyTable.bindings.map { b -> String in
             let label = b.label.replacingOccurrences(of: "λ", with: glyphs.lambdaSymbol)
             return label.padding(toLength: 6, withPad: " ", startingAt: 0) + b.help.replacingOccurrences(of: "λ", with: glyphs.lambdaSymbol)
         }
+        draw(lines, title: "Keys (? or Esc closes)", on: surface, glyphs: glyphs)
+    }
+
+    static func draw(_ lines: [String], title: String, on surface: Surface, glyphs: Glyphs) {
         let width = min(surface.width - 2, (lines.map(\.count).max() ?? 0) + 4)
         let height = min(surface.height - 2, lines.count + 4)
         let box = Rect(x: (surface.width - width) / 2, y: (surface.height - height) / 2, width: width, height: height)
         surface.fill(box)
-        let inner = drawFrame(box, title: "Keys (? or Esc closes)", on: surface, glyphs: glyphs)
+        let inner = drawFrame(box, title: title, on: surface, glyphs: glyphs)
         for (i, line) in lines.enumerated() where i + 1 < inner.height {
             surface.put(line, x: inner.x + 1, y: inner.y + 1 + i, role: .text, clip: inner)
         }
     }
 }
-

@@ -28,15 +28,8 @@ public final class ReplayRenderer {
     }
 
     private func drawHelp(on surface: Surface, glyphs: Glyphs) {
-        let lines = ReplayKeyTable.helpLines(lambdaSymbol: glyphs.lambdaSymbol)
-        let width = min(surface.width - 2, (lines.map(\.count).max() ?? 0) + 4)
-        let height = min(surface.height - 2, lines.count + 4)
-        let box = Rect(x: (surface.width - width) / 2, y: (surface.height - height) / 2, width: width, height: height)
-        surface.fill(box)
-        let inner = drawFrame(box, title: "Replay keys (? or Esc closes)", on: surface, glyphs: glyphs)
-        for (i, line) in lines.enumerated() where i + 1 < inner.height {
-            surface.put(line, x: inner.x + 1, y: inner.y + 1 + i, role: .text, clip: inner)
-        }
+        HelpOverlay.draw(ReplayKeyTable.helpLines(lambdaSymbol: glyphs.lambdaSymbol), title: "Replay keys (? or Esc closes)",
+                         on: surface, glyphs: glyphs)
     }
 }
 
