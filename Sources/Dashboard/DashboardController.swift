@@ -21,13 +21,12 @@ public final class DashboardController {
     public private(set) var wantsExit = false
     /// A viewer attached to a run elsewhere (`xright attach`): `q` and `d` close the view and never stop the run.
     public var isViewer = false
-    private let sink: CommandSink
+    /// Where commands go: nil in a replay, which has no run to steer.
+    private let run: RunEventSource?
     private let themeCount: Int
 
-    public static let lambdaStep = 0.05
-
-    public init(sink: CommandSink, view: ViewSettings = ViewSettings(), themeCount: Int = 1) {
-        self.sink = sink
+    public init(run: RunEventSource?, view: ViewSettings = ViewSettings(), themeCount: Int = 1) {
+        self.run = run
         self.view = view
         self.themeCount = max(1, themeCount)
         state = DashboardState(smoothingWeight: view.smoothingWeight)
@@ -46,7 +45,7 @@ public final class DashboardController {
 
     private func send(_ command: SessionCommand) {
         state.noteSent(command)
-        sink.send(command)
+        run?.send(command)
     }
 
     /// The λ the next ←/→ starts from: the newest one asked for, else the session's.
@@ -56,9 +55,7 @@ public final class DashboardController {
     }
 
     private func requestLambda(_ value: Double) {
-        // Snap to the 0.05 grid so repeated presses do not accumulate floating-point drift.
-        let snapped = (value / Self.lambdaStep).rounded() * Self.lambdaStep
-        let rounded = (snapped * 1e6).rounded() / 1e6
+        let rounded = Lambda.onKeyGrid(value)
         do {
             send(.setLambda(try Lambda(rounded)))
         } catch {
@@ -91,8 +88,8 @@ public final class DashboardController {
         if view.showHelp, key == .escape { view.showHelp = false; return true }
         guard let action = KeyTable.action(for: key) else { return false }
         switch action {
-        case .lambdaDown: requestLambda(targetLambda - Self.lambdaStep)
-        case .lambdaUp: requestLambda(targetLambda + Self.lambdaStep)
+        case .lambdaDown: requestLambda(targetLambda - Lambda.keyStep)
+        case .lambdaUp: requestLambda(targetLambda + Lambda.keyStep)
         case .typeLambda: mode = .lambdaEntry("")
         case .togglePause: send(state.activity == .paused ? .resume : .pause)
         case .stepOnce: send(.stepOnce)

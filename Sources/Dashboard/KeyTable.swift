@@ -1,4 +1,5 @@
 import Foundation
+import Training
 
 /// A key as the dashboard sees it, decoded from the terminal.
 public enum Key: Equatable, Sendable {
@@ -29,8 +30,8 @@ public enum KeyTable {
     }
 
     public static let bindings: [Binding] = [
-        Binding(keys: [.left, .char("-")], label: "←/-", action: .lambdaDown, footer: nil, help: "lower λ by 0.05"),
-        Binding(keys: [.right, .char("+"), .char("=")], label: "→/+", action: .lambdaUp, footer: nil, help: "raise λ by 0.05"),
+        Binding(keys: [.left, .char("-")], label: "←/-", action: .lambdaDown, footer: nil, help: "lower λ by \(Lambda.keyStep)"),
+        Binding(keys: [.right, .char("+"), .char("=")], label: "→/+", action: .lambdaUp, footer: nil, help: "raise λ by \(Lambda.keyStep)"),
         Binding(keys: [.char("l")], label: "l", action: .typeLambda, footer: "set λ", help: "type an exact λ in [0, 1]"),
         Binding(keys: [.char("p")], label: "p", action: .togglePause, footer: "pause", help: "pause / resume training (the training thread stops)"),
         Binding(keys: [.char("n")], label: "n", action: .stepOnce, footer: "step", help: "one optimizer step while paused"),

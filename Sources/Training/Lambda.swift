@@ -26,6 +26,15 @@ public struct Lambda: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { String(value) }
+
+    /// What one ←/→ press in the dashboard changes λ by; the key help quotes it.
+    public static let keyStep = 0.05
+
+    /// `value` snapped to the `keyStep` grid (and to 6 decimals), so repeated presses never accumulate
+    /// floating-point drift.
+    public static func onKeyGrid(_ value: Double) -> Double {
+        (((value / keyStep).rounded() * keyStep) * 1e6).rounded() / 1e6
+    }
 }
 
 public enum LambdaError: Error, Equatable, CustomStringConvertible {
