@@ -14,19 +14,20 @@ public enum Dashboard {
     public static func noteHangup() { InterruptFlag.hangups += 1 }
 
     /// Runs the dashboard on the calling (main) thread until the user quits, or the run finishes when
-    /// `exitWhenFinished`. Subscribes to `session` first, then calls `afterSubscribing` (start the training
+    /// `exitWhenFinished`. Subscribes to `session` (this process's training session, or a run attached over its
+    /// socket) first, then calls `afterSubscribing` (start the training
     /// thread there, so no event is missed). The terminal is restored on return, on error and on signals.
     ///
     /// Throws `ThemeError.notFound` for an unknown `--theme` before the screen is touched.
     @discardableResult
-    public static func run(session: some DashboardSession, options: DashboardOptions,
+    public static func run(session: some RunEventSource, options: DashboardOptions,
                            afterSubscribing: () throws -> Void = {}) throws -> DashboardOutcome {
         let library = ThemeLibrary(directories: options.themeDirectories)
         var view = ViewSettings()
         if let name = options.themeName { view.themeIndex = try library.index(of: name) }
         else { view.themeIndex = (try? library.index(of: "default")) ?? 0 }
 
-        let queue = EventQueue()
+        let queue = RunRecordQueue()
         let token = session.subscribe { queue.append($0) }
         defer { session.unsubscribe(token) }
         try afterSubscribing()
@@ -35,7 +36,7 @@ public enum Dashboard {
         sampler.start()
         defer { sampler.stop() }
 
-        let controller = DashboardController(sink: session, view: view, themeCount: library.themes.count)
+        let controller = DashboardController(run: session, view: view, themeCount: library.themes.count)
         controller.isViewer = options.viewer
         for problem in library.problems { controller.note("theme skipped: \(problem)", kind: .warning) }
 
@@ -47,13 +48,13 @@ public enum Dashboard {
 /// The UI thread's loop: keys, events, telemetry, frames.
 final class DashboardLoop {
     let controller: DashboardController
-    let queue: EventQueue
+    let queue: RunRecordQueue
     let sampler: TelemetrySampler
     let library: ThemeLibrary
     let options: DashboardOptions
     let renderer = DashboardRenderer()
 
-    init(controller: DashboardController, queue: EventQueue, sampler: TelemetrySampler, library: ThemeLibrary,
+    init(controller: DashboardController, queue: RunRecordQueue, sampler: TelemetrySampler, library: ThemeLibrary,
          options: DashboardOptions) {
         self.controller = controller
         self.queue = queue

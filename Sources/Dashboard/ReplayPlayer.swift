@@ -1,11 +1,6 @@
 import Foundation
 import Training
 
-/// Commands have nowhere to go in a replay: the run is over, or belongs to another process.
-final class ReplaySink: CommandSink {
-    func send(_ command: SessionCommand) {}
-}
-
 /// Plays one or more run logs through the dashboard's own state: each run gets a `DashboardController` fed the
 /// records up to the playback clock, so a replay shows exactly what the live dashboard showed at that moment
 /// (λ changes, pauses, evals where they happened). Moving forward folds only the new records; moving back
@@ -25,7 +20,6 @@ public final class ReplayPlayer {
     public var notice: String?
     /// Bumped whenever anything drawn changes.
     public private(set) var revision = 0
-    private let sink = ReplaySink()
     private let themeCount: Int
 
     /// The logs are still being read (`ReplayLogLoader`), until `finishLoading()`.
@@ -59,7 +53,7 @@ public final class ReplayPlayer {
     public var atEnd: Bool { positions.indices.allSatisfy { positions[$0] == timelines[$0].count } }
 
     private func makeController(_ timeline: ReplayTimeline, view: ViewSettings) -> DashboardController {
-        let controller = DashboardController(sink: sink, view: view, themeCount: themeCount)
+        let controller = DashboardController(run: nil, view: view, themeCount: themeCount)
         controller.setSystemUnsampled("not in the run log")
         if let header = timeline.header { controller.apply(RunRecord(time: 0, event: .header(header))) }
         if let problem = timeline.problems.corruptSummary { controller.note("\(timeline.name): \(problem)", kind: .warning) }

@@ -6,9 +6,9 @@ import Darwin
 import Foundation
 import Training
 
-/// What the server needs of a session: take commands, report where it is. `TrainingSession` is one.
-public protocol SessionControl: AnyObject {
-    func send(_ command: SessionCommand)
+/// What the server needs of a session: a run that takes commands (`RunEventSource`) and says where it is right
+/// now. `TrainingSession` is one.
+public protocol SessionControl: RunEventSource {
     var liveStatus: LiveStatus { get }
 }
 

@@ -36,10 +36,9 @@ struct AttachCommand: ParsableCommand {
         let source = try RemoteEventSource(runDirectory: run, since: 0)
         if DashboardOptions.shouldUseTUI(stdoutIsTerminal: isatty(STDOUT_FILENO) == 1, noTUI: text) {
             // The full dashboard over the socket: history first, then live; q or d detach, the run goes on.
-            let session = PolledDashboardSession(source: source)
             var options = DashboardOptions(themeName: theme, pollGPU: false)
             options.viewer = true
-            try Dashboard.run(session: session, options: options)
+            try Dashboard.run(session: source, options: options)
             for notice in source.takeNotices() { printErr(notice) }
             printErr("detached from \(run.url.path); the run goes on (xright attach to come back)")
             return
@@ -70,16 +69,18 @@ final class TextAttach {
 
     func loop() {
         say("attached to \(source.welcome.runDirectory) (pid \(source.welcome.pid)); \(source.historyEnd) records of history")
+        let queue = RunRecordQueue()
+        let token = source.subscribe(queue.append)
+        defer { source.unsubscribe(token) }
+        // Subscribed from sequence number 0, so the n-th record received has number n − 1.
+        var received = 0
         while true {
-            let records: [RunRecord]
-            do { records = try source.poll(timeout: 0.2) } catch {
-                say("connection error: \(error)")
-                return
-            }
-            for record in records { show(record, seq: source.lastSeq ?? 0) }
-            if inHistory && (source.lastSeq ?? -1) + 1 >= source.historyEnd { beginLive() }
+            let live = source.isLive  // read first: once false, every record has been queued
+            let records = queue.drain(waitingUpTo: 0.2)
+            for record in records { show(record); received += 1 }
+            if inHistory && received >= source.historyEnd { beginLive() }
             for notice in source.takeNotices() { say("notice: \(notice)") }
-            if !source.isLive {
+            if !live && records.isEmpty {
                 say("detached: the run is no longer live")
                 return
             }
@@ -88,10 +89,10 @@ final class TextAttach {
                 case "d", "q", "\u{03}", "\u{04}":
                     say("detached; the run goes on (xright attach \(source.welcome.runDirectory))")
                     return
-                case "p": try? source.send(.pause)
-                case "r": try? source.send(.resume)
-                case "e": try? source.send(.evaluateNow)
-                case "c": try? source.send(.checkpointNow)
+                case "p": source.send(.pause)
+                case "r": source.send(.resume)
+                case "e": source.send(.evaluateNow)
+                case "c": source.send(.checkpointNow)
                 default: break
                 }
             }
@@ -105,7 +106,7 @@ final class TextAttach {
         say("── live · d detach · p pause · r resume · e eval · c checkpoint ──")
     }
 
-    private func show(_ record: RunRecord, seq: Int) {
+    private func show(_ record: RunRecord) {
         if case .header(let h) = record.event {
             header = h
             // About 20 lines for the whole history: the interval is the run's age over 20.

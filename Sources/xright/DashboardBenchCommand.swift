@@ -90,7 +90,7 @@ enum TUIBenchDraw {
     static func measure(points: Int, frames: Int) throws -> (median: Double, max: Double) {
         let (session, _) = try DashboardBenchLoad.makeSession(strategy: .mix, steps: points, secondsPerStep: 0,
                                                                tokensPerBatch: 1, iterationsPerToken: 0)
-        let controller = DashboardController(sink: session)
+        let controller = DashboardController(run: session)
         session.subscribe { controller.apply($0) }
         try session.run()
         let surface = TextSurface(width: 200, height: 60)

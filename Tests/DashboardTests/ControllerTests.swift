@@ -5,7 +5,7 @@ import XCTest
 final class ControllerTests: XCTestCase {
     private func liveController(lambda: Double = 0.5) -> (DashboardController, RecordingSink) {
         let sink = RecordingSink()
-        let controller = DashboardController(sink: sink, themeCount: 3)
+        let controller = DashboardController(run: sink, themeCount: 3)
         controller.apply(Events.header(lambda: lambda))
         controller.apply(Events.started(lambda: lambda))
         return (controller, sink)

@@ -106,8 +106,10 @@ enum Events {
     static func unknown() -> RunRecord { decode(["type": "from-the-future", "time": 1]) }
 }
 
-/// A command sink that remembers what it was sent.
-final class RecordingSink: CommandSink {
+/// A run that remembers the commands it was sent; its records are fed to the controller by the test.
+final class RecordingSink: RunEventSource {
     var sent: [SessionCommand] = []
     func send(_ command: SessionCommand) { sent.append(command) }
+    func subscribe(_ observer: @escaping (RunRecord) -> Void) -> Int { 0 }
+    func unsubscribe(_ token: Int) {}
 }

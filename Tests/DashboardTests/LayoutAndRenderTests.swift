@@ -30,13 +30,13 @@ final class LayoutAndRenderTests: XCTestCase {
 
     func test_renderer_saysSoWhenTheTerminalIsTooSmall() {
         let surface = TextSurface(width: 40, height: 12)
-        DashboardRenderer().draw(DashboardController(sink: RecordingSink()), on: surface, glyphs: .unicode, colors: true)
+        DashboardRenderer().draw(DashboardController(run: RecordingSink()), on: surface, glyphs: .unicode, colors: true)
         XCTAssertTrue(surface.text.contains("too small"), surface.text)
         XCTAssertTrue(surface.text.contains("80x24"), surface.text)
     }
 
     private func runningController() -> DashboardController {
-        let c = DashboardController(sink: RecordingSink())
+        let c = DashboardController(run: RecordingSink())
         c.apply(Events.header(strategy: .alright, lambda: 0.5, planned: 500, optima: Optima(sft: 1.5, dpo: 0.1)))
         c.apply(Events.started())
         for n in 1...300 {

@@ -81,7 +81,7 @@ final class ReplayLoaderTests: XCTestCase {
         XCTAssertEqual(timeline.count, body.count)
         let player = ReplayPlayer(timelines: [timeline])
         for cut in [body.count, body.count * 9 / 10, body.count / 2, 37, 1] {
-            let live = DashboardController(sink: NoCommands())
+            let live = DashboardController(run: nil)
             live.setSystemUnsampled("not in the run log")   // as a replay's controller: no machine is sampled
             live.apply(records[0])
             for record in body.prefix(cut) { live.apply(record) }
@@ -191,9 +191,4 @@ final class ReplayLoaderTests: XCTestCase {
         try Data((header + "\n").utf8).write(to: future)
         XCTAssertThrowsError(try ReplayLogScanner.header(of: future)) { XCTAssertTrue("\($0)".contains("9.0"), "\($0)") }
     }
-}
-
-/// A replay sends no commands; the live controller here has nowhere to send them either.
-private final class NoCommands: CommandSink {
-    func send(_ command: SessionCommand) {}
 }

@@ -7,7 +7,7 @@ import XCTest
 /// training GPUs with the sample's age; a local run keeps the local sampler's panel.
 final class TrainingGPUPanelTests: XCTestCase {
     private func bridgeRun(upTo lastStep: Int = 30) -> DashboardController {
-        let c = DashboardController(sink: RecordingSink())
+        let c = DashboardController(run: RecordingSink())
         c.apply(Events.header(strategy: .alright, lambda: 0.5, planned: 100))
         c.apply(Events.started())
         for n in 1...lastStep {
@@ -93,7 +93,7 @@ final class TrainingGPUPanelTests: XCTestCase {
     }
 
     func test_panel_ofALocalRun_showsTheLocalSampler() {
-        let c = DashboardController(sink: RecordingSink())
+        let c = DashboardController(run: RecordingSink())
         c.apply(Events.started())
         c.apply(Events.step(1, sft: 2))
         c.update(system: SystemSample(gpus: [GPUReading(index: 0, name: "RTX 4090", utilizationPercent: 42)],

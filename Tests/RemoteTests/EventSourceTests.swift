@@ -4,6 +4,8 @@ import TestSupport
 import Training
 import XCTest
 
+/// The one `RunEventSource` protocol: the session in this process and the same run attached over its socket hand
+/// a viewer the same records, and commands sent through either reach the run.
 final class EventSourceTests: XCTestCase {
     private func tinySession(maxSteps: Int, runDirectory: RunDirectory?) throws -> TrainingSession {
         let options = RunOptions(modelPreset: "tiny", demoExamples: 64, batchSize: 4,
@@ -11,12 +13,23 @@ final class EventSourceTests: XCTestCase {
         return try RunSetup.prepare(options, runDirectory: runDirectory, programVersion: "test").session
     }
 
+    /// Drains `queue` until a `finished` record arrives (or `timeout` passes).
+    private func recordsUntilFinished(_ queue: RunRecordQueue, timeout: TimeInterval = 120) -> [RunRecord] {
+        var records: [RunRecord] = []
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline {
+            records += queue.drain(waitingUpTo: 0.5)
+            if case .finished? = records.last?.event { break }
+        }
+        return records
+    }
+
     func test_sessionSource_deliversEveryRecordFromHeaderToFinished() throws {
         let session = try tinySession(maxSteps: 5, runDirectory: nil)
-        let source = SessionEventSource(session: session)
+        let queue = RunRecordQueue()
+        session.subscribe(queue.append)
         try session.start()
-        var records: [RunRecord] = []
-        while source.isLive { records += try source.poll(timeout: 1) }
+        let records = recordsUntilFinished(queue)
         XCTAssertEqual(records.first?.event.type, "header")
         XCTAssertEqual(records.last?.event.type, "finished")
         XCTAssertEqual(records.filter { $0.event.type == "step" }.count, 5)
@@ -28,17 +41,19 @@ final class EventSourceTests: XCTestCase {
         let server = RunServer(runDirectory: run, control: session)
         try server.start()
         defer { server.close() }
-        let local = SessionEventSource(session: session)
+        let local = RunRecordQueue()
+        session.subscribe(local.append)
         session.subscribe(server.publish)
         try session.start()
 
         let remote = try RemoteEventSource(runDirectory: run, since: 0)
-        try remote.send(.setLambda(try Lambda(0.2)))
-        try remote.send(.stop)
-        var seen: [RunRecord] = []
-        while remote.isLive { seen += try remote.poll(timeout: 1) }
-        var all: [RunRecord] = []
-        while local.isLive { all += try local.poll(timeout: 1) }
+        let seenQueue = RunRecordQueue()
+        let token = remote.subscribe(seenQueue.append)
+        defer { remote.unsubscribe(token) }
+        remote.send(.setLambda(try Lambda(0.2)))
+        remote.send(.stop)
+        let seen = recordsUntilFinished(seenQueue)
+        let all = recordsUntilFinished(local)
         XCTAssertEqual(seen.count, all.count)
         // The header carries no time in the log (its createdAt says when), so only its content is compared.
         XCTAssertEqual(seen.first?.event, all.first?.event)
@@ -48,5 +63,12 @@ final class EventSourceTests: XCTestCase {
         XCTAssertTrue(seen.contains { if case .lambdaChanged(let c) = $0.event { return c.to == 0.2 }; return false })
         guard case .finished(let end)? = seen.last?.event else { return XCTFail("no finished record") }
         XCTAssertEqual(end.reason, .stopped)
+        XCTAssertTrue(waitUntil { !remote.isLive }, "the source ends once the run's finished record was handed on")
+    }
+
+    private func waitUntil(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline { if condition() { return true }; usleep(20_000) }
+        return condition()
     }
 }

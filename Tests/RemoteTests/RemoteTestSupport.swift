@@ -27,6 +27,10 @@ final class ScriptedControl: SessionControl {
         server?.publish(RunRecord(time: 1, event: event))
     }
 
+    /// The server is handed records by the test (`publish`), not by subscribing.
+    func subscribe(_ observer: @escaping (RunRecord) -> Void) -> Int { 0 }
+    func unsubscribe(_ token: Int) {}
+
     var liveStatus: LiveStatus {
         LiveStatus(step: step, epoch: 0, lambda: 0.5, strategy: .alright, paused: false, finished: nil)
     }
