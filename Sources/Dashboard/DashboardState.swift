@@ -76,44 +76,59 @@ public struct RunGPUSample: Equatable, Sendable {
     }
 }
 
-/// Everything the dashboard shows, folded from the session's events: no terminal, no tensors, so every panel's
-/// numbers can be tested on their own.
+/// Everything the dashboard shows: where the run is comes from `RunProgress` (the one fold of run records, which
+/// `status`, `ls` and `report` read too); the series, strip, trajectory and messages drawn from the same records
+/// are kept here. No terminal, no tensors, so every panel's numbers can be tested on their own.
 public struct DashboardState {
     public static let stripCapacity = 1024
     public static let messageCapacity = 200
 
-    public private(set) var header: RunHeader?
-    public private(set) var strategy: StrategyName?
-    public private(set) var lambda: Double?
-    public private(set) var beta: Double?
-    public private(set) var learningRate: Double?
-    public private(set) var step = 0
-    public private(set) var epoch = 0
-    public private(set) var plannedSteps: Int?
-    public private(set) var maxEpochs: Int?
-    public private(set) var elapsedSeconds = 0.0
-    public private(set) var tokensSeen = 0
+    /// The run so far: step, strategy, λ, pause and end, totals over the steps that stand.
+    public private(set) var progress = RunProgress()
+    /// The dashboard asked the run to stop (until it finishes, or a resumed session starts).
+    private var stopRequested = false
+
+    public var header: RunHeader? { progress.header }
+    public var strategy: StrategyName? { progress.strategy }
+    public var lambda: Double? { progress.lambda }
+    public var beta: Double? { header?.settings["beta"].flatMap(Double.init) }
+    /// The newest step's, else the one the header records.
+    public var learningRate: Double? {
+        progress.learningRate ?? header?.settings["learningRate"].flatMap(Double.init) ?? header?.settings["lr"].flatMap(Double.init)
+    }
+    public var step: Int { progress.step }
+    public var epoch: Int { progress.epoch }
+    public var plannedSteps: Int? { header?.plannedSteps }
+    public var maxEpochs: Int? { header?.config.maxEpochs }
+    /// Wall time at the newest step: the end of the time axis.
+    public var elapsedSeconds: Double { progress.elapsedAtStep }
+    public var tokensSeen: Int { Int(progress.tokensSeen) }
     /// EMA (w = 0.8) of the steps' tokens/s and seconds per step.
     public private(set) var tokensPerSecond: Double?
     public private(set) var secondsPerStep: Double?
-    public private(set) var activity: RunActivity = .waiting
+    public var activity: RunActivity {
+        if let finished = progress.finished { return .finished(finished) }
+        if stopRequested { return .stopping }
+        if progress.paused { return .paused }
+        return progress.hasStarted ? .running : .waiting
+    }
 
     public private(set) var sft: MetricSeries
     public private(set) var dpo: MetricSeries
     public private(set) var sftEvals: [EvalPoint] = []
     public private(set) var dpoEvals: [EvalPoint] = []
-    public private(set) var lastEval: EvalEvent?
+    public var lastEval: EvalEvent? { progress.lastEval }
 
     /// The most recent steps' choices, oldest first (at most `stripCapacity`).
     public private(set) var recentChoices: [StepChoice] = []
-    public private(set) var stepsTaken = 0
-    public private(set) var dpoStepsTaken = 0
+    public var stepsTaken: Int { progress.stepsTaken }
+    public var dpoStepsTaken: Int { progress.dpoStepsTaken }
     /// (step, λ) at the start and at every change.
     public private(set) var lambdaHistory: [(step: Int, lambda: Double)] = []
     public private(set) var gaps: WeightedGaps?
     /// Sequential and single-objective runs: the objective of the current epoch.
     public private(set) var phase: Objective?
-    public private(set) var optima: Optima?
+    public var optima: Optima? { header?.config.optima }
     /// Trade-off trajectory: after each step, how many points each series had; the point is then the smoothed
     /// (SFT, DPO) pair at those counts, so a smoothing change needs no recomputation here.
     public private(set) var trajectory: [(sft: Int32, dpo: Int32)] = []
@@ -127,7 +142,7 @@ public struct DashboardState {
     public private(set) var runGPUs: RunGPUSample?
     /// `time` of the newest record: the run's clock, which a GPU sample's age is measured against (so a replay
     /// shows the age the sample had at that moment of the run).
-    public private(set) var runClock = 0.0
+    public var runClock: Double { progress.clock }
     /// Bumped on every change, so the UI redraws only when something moved.
     public private(set) var revision = 0
 
@@ -164,30 +179,20 @@ public struct DashboardState {
 
     public mutating func apply(_ record: RunRecord) {
         revision &+= 1
-        if case .header = record.event {} else { runClock = record.time }
+        let stepBefore = progress.step
+        progress.apply(record)
         switch record.event {
-        case .header(let h):
-            header = h
-            strategy = h.config.strategy
-            lambda = h.config.lambda.value
-            optima = h.config.optima
-            plannedSteps = h.plannedSteps
-            maxEpochs = h.config.maxEpochs
-            beta = h.settings["beta"].flatMap(Double.init)
-            learningRate = h.settings["learningRate"].flatMap(Double.init) ?? h.settings["lr"].flatMap(Double.init)
+        case .header:
+            break
         case .started(let s):
-            strategy = s.strategy
-            lambda = s.lambda
-            activity = .running
-            if s.step < step { truncate(after: s.step) }
-            step = s.step
+            stopRequested = false
+            if s.step < stepBefore { truncate(after: s.step) }
             lambdaHistory.append((s.step, s.lambda))
             note(s.resumedFrom.map { "resumed from \($0) at step \(s.step)" } ?? "started \(s.strategy) at \(Self.lambdaText(s.lambda))",
                  step: s.step)
         case .step(let e):
             fold(step: e, time: record.time)
         case .eval(let e):
-            lastEval = e
             if let m = e.sft { sftEvals.append(EvalPoint(step: e.step, time: record.time, loss: m.loss)) }
             if let m = e.dpo { dpoEvals.append(EvalPoint(step: e.step, time: record.time, loss: m.loss)) }
             var parts: [String] = []
@@ -206,27 +211,23 @@ public struct DashboardState {
             _ = resolvePending(c.command)
             note("refused: \(c.command): \(c.reason)", kind: .refused, step: c.step)
         case .lambdaChanged(let c):
-            lambda = c.to
             lambdaHistory.append((c.step, c.to))
             note("\(Glyphs.unicode.lambdaSymbol) \(Format.fixed(c.from, 2)) → \(Format.fixed(c.to, 2)) at step \(c.step)",
                  kind: .acknowledged, step: c.step)
         case .strategyChanged(let c):
-            strategy = c.to
             phase = nil
             gaps = nil
             note("strategy \(c.from) → \(c.to) at step \(c.step)", kind: .acknowledged, step: c.step)
         case .paused(let p):
-            if activity != .stopping { activity = .paused }
             note("paused after step \(p.step)", kind: .acknowledged, step: p.step)
         case .resumed(let p):
-            if activity != .stopping { activity = .running }
             note("resumed at step \(p.step)", kind: .acknowledged, step: p.step)
         case .checkpointSaved(let c):
             note("checkpoint saved at step \(c.step): \(c.path)", kind: .acknowledged, step: c.step)
         case .warning(let w):
             note("warning: \(w.message)", kind: .warning, step: w.step)
         case .finished(let f):
-            activity = .finished(f)
+            stopRequested = false
             pendingCommands.removeAll()
             note("finished at step \(f.step) (\(f.reason.rawValue)): \(f.message)",
                  kind: f.reason == .failed || f.reason == .nonFinite ? .warning : .info, step: f.step)
@@ -238,13 +239,6 @@ public struct DashboardState {
     }
 
     private mutating func fold(step e: StepEvent, time: Double) {
-        step = e.step
-        epoch = e.epoch
-        strategy = e.strategy
-        lambda = e.lambda
-        learningRate = e.learningRate
-        elapsedSeconds = e.elapsedSeconds
-        tokensSeen += e.tokens
         if e.tokensPerSecond.isFinite, e.tokensPerSecond > 0 {
             tokensPerSecond = tokensPerSecond.map { 0.8 * $0 + 0.2 * e.tokensPerSecond } ?? e.tokensPerSecond
         }
@@ -258,8 +252,6 @@ public struct DashboardState {
         let choice = StepChoice(e.objectives, applied: e.updateApplied)
         recentChoices.append(choice)
         if recentChoices.count > Self.stripCapacity { recentChoices.removeFirst(recentChoices.count - Self.stripCapacity) }
-        stepsTaken += 1
-        if e.objectives.contains(.dpo) { dpoStepsTaken += 1 }
         if e.gaps != nil { gaps = e.gaps }
         phase = e.strategy.isJoint ? nil : e.objectives.first
     }
@@ -285,7 +277,7 @@ public struct DashboardState {
     public mutating func noteSent(_ command: SessionCommand) {
         revision &+= 1
         pendingCommands.append(command)
-        if case .stop = command, activity.isLive { activity = .stopping }
+        if case .stop = command, activity.isLive { stopRequested = true }
     }
 
     public mutating func note(_ text: String, kind: DashboardMessage.Kind = .info, step: Int? = nil) {

@@ -29,10 +29,7 @@ public final class ReplayFollowFeed {
             let records = try follower.poll(maxBytes: Self.bytesPerPoll)
             if player.timelines[i].header == nil, let header = follower.header { player.setHeader(header, run: i) }
             player.append(records, run: i)
-            var problems = RunLogProblems()
-            for line in follower.corruptLines { problems.noteCorrupt(line: line) }
-            problems.skippedUnknown = follower.skippedUnknown
-            player.setProblems(problems, run: i)
+            player.setProblems(follower.problems, run: i)
         }
     }
 }

@@ -44,8 +44,8 @@ public final class ReplayLogLoader {
     /// then, so what is not a run log is refused by name before the screen is taken. The timelines hold the
     /// headers; the loader fills them in the background.
     public static func open(_ paths: [String]) throws -> (timelines: [ReplayTimeline], loader: ReplayLogLoader) {
-        let logs = try paths.map { try ReplayLogScanner.logFile(for: $0) }
-        let timelines = try logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0), header: try ReplayLogScanner.header(of: $0)) }
+        let logs = try paths.map { try RunLogReader.logFile(for: $0) }
+        let timelines = try logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0), header: try RunLogReader.header(of: $0)) }
         return (timelines, ReplayLogLoader(logs: logs))
     }
 
@@ -129,7 +129,7 @@ public final class ReplayLogLoader {
             channel.recordsRead += records.count
         }
         do {
-            let problems = try ReplayLogScanner.scan(url, header: { _ in }, record: { record in
+            let problems = try RunLogReader.scan(url, header: { _ in }, record: { record in
                 batch.append(record)
                 if batch.count >= batchSize {
                     try push(batch)

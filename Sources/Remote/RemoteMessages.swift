@@ -136,22 +136,23 @@ public struct RunStatusReport: Codable, Equatable, Sendable {
     /// Why the log could not be read (state `unreadable`), e.g. "empty log".
     public var problem: String?
 
-    public init(runDirectory: String, state: RunState, snapshot: RunSnapshot, pid: Int32? = nil, viewers: Int? = nil) {
+    /// The report of a run as its records tell it (`RunProgress`, from the live stream or the log's tail).
+    public init(runDirectory: String, state: RunState, progress: RunProgress, pid: Int32? = nil, viewers: Int? = nil) {
         self.runDirectory = runDirectory
         self.state = state
-        step = snapshot.step
-        plannedSteps = snapshot.plannedSteps
-        createdAt = snapshot.createdAt
-        epoch = snapshot.epoch
-        lambda = snapshot.lambda
-        strategy = snapshot.strategy?.rawValue
-        losses = LossPair(sft: snapshot.sftLoss, dpo: snapshot.dpoLoss)
-        evalLosses = snapshot.lastEval.map { LossPair(sft: $0.sft?.loss, dpo: $0.dpo?.loss) }
-        idealDistance = snapshot.lastEval?.idealDistance
-        tokensPerSecond = snapshot.tokensPerSecond
-        elapsedSeconds = snapshot.elapsedSeconds
-        finished = snapshot.finished
-        lastCheckpoint = snapshot.lastCheckpoint
+        step = progress.step
+        plannedSteps = progress.header?.plannedSteps
+        createdAt = progress.header?.createdAt
+        epoch = progress.epoch
+        lambda = progress.lambda
+        strategy = progress.strategy?.rawValue
+        losses = LossPair(sft: progress.sftLoss, dpo: progress.dpoLoss)
+        evalLosses = progress.lastEval.map { LossPair(sft: $0.sft?.loss, dpo: $0.dpo?.loss) }
+        idealDistance = progress.lastEval?.idealDistance
+        tokensPerSecond = progress.tokensPerSecond
+        elapsedSeconds = progress.elapsedSeconds
+        finished = progress.finished
+        lastCheckpoint = progress.lastCheckpoint
         self.pid = pid
         self.viewers = viewers
     }

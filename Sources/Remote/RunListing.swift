@@ -39,19 +39,19 @@ public enum RunCatalog {
         if let client = try? RemoteClient(runDirectory: run), let report = try? client.status(timeout: statusTimeout) {
             return RunListing(report: report, lastActivity: Date())
         }
-        let snapshot: RunSnapshot
+        let progress: RunProgress
         var problem: String?
-        do { snapshot = try tailSnapshot(run.log) } catch {
-            snapshot = RunSnapshot()
+        do { progress = try tailProgress(run.log) } catch {
+            progress = RunProgress()
             problem = Self.problem(error)
         }
         let pid = RunProbe.livePid(run)
         let state: RunState
-        if snapshot.finished != nil { state = .finished }
-        else if pid != nil { state = snapshot.paused ? .paused : .running }  // live, socket not answering
+        if progress.finished != nil { state = .finished }
+        else if pid != nil { state = progress.paused ? .paused : .running }  // live, socket not answering
         else if problem != nil { state = .unreadable }
         else { state = .crashed }
-        var report = RunStatusReport(runDirectory: run.url.path, state: state, snapshot: snapshot,
+        var report = RunStatusReport(runDirectory: run.url.path, state: state, progress: progress,
                                      pid: state.isLive ? pid : nil)
         report.problem = problem
         return RunListing(report: report, lastActivity: modified)
@@ -70,7 +70,7 @@ public enum RunCatalog {
 
     /// The header line and the records in the last `tailBytes` of a log: enough for the state, λ, step and losses
     /// without reading a long run's whole log.
-    public static func tailSnapshot(_ log: URL, tailBytes: Int = 256 * 1024) throws -> RunSnapshot {
+    public static func tailProgress(_ log: URL, tailBytes: Int = 256 * 1024) throws -> RunProgress {
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: log) } catch {
             throw RunLogError.unreadable(file: log.path, reason: (error as NSError).localizedDescription)
@@ -79,6 +79,7 @@ public enum RunCatalog {
         let size = try handle.seekToEnd()
         try handle.seek(toOffset: 0)
         let head = try handle.read(upToCount: 1 << 20) ?? Data()
+        guard !head.isEmpty else { throw RunLogError.empty(file: log.path) }
         guard let headerEnd = head.firstIndex(of: 0x0A) else { throw RunLogError.missingHeader(file: log.path, found: "no complete line") }
         var text = Data(head[..<(headerEnd + 1)])
         let tailStart = max(UInt64(headerEnd + 1), size > UInt64(tailBytes) ? size - UInt64(tailBytes) : 0)
@@ -89,9 +90,9 @@ public enum RunCatalog {
         }
         text.append(tail)
         let contents = try RunLogReader.parse(text, file: log.path)
-        var snapshot = RunSnapshot()
-        snapshot.observe(RunRecord(time: 0, event: .header(contents.header)))
-        for record in contents.records { snapshot.observe(record) }
-        return snapshot
+        var progress = RunProgress()
+        progress.apply(RunRecord(time: 0, event: .header(contents.header)))
+        for record in contents.records { progress.apply(record) }
+        return progress
     }
 }

@@ -96,7 +96,8 @@ public final class RunServer {
 
     // Owned by the I/O thread.
     let history: EncodedHistory
-    var snapshot = RunSnapshot()
+    /// The run so far, folded from the records served.
+    var progress = RunProgress()
     var connections: [ServerConnection] = []
     var nextConnectionID = 0
     /// Commands queued with the session and not yet applied or refused, oldest first.
@@ -220,10 +221,10 @@ public final class RunServer {
         }
     }
 
+    /// A resumed run's earlier records, streamed from its log into the history (never the whole log in memory).
     private func preloadHistory() {
-        guard let contents = try? RunLogReader.read(runDirectory.log) else { return }
-        append(RunRecord(time: 0, event: .header(contents.header)))
-        for record in contents.records { append(record) }
+        _ = try? RunLogReader.scan(runDirectory.log, header: { append(RunRecord(time: 0, event: .header($0))) },
+                                   record: { append($0) })
     }
 
     private func writePidFile() throws {
@@ -238,7 +239,7 @@ public final class RunServer {
     /// Adds a record to the history (the header only once: a live session repeats the one `run.jsonl` holds).
     func append(_ record: RunRecord) {
         if case .header = record.event, history.count > 0 { return }
-        snapshot.observe(record)
+        progress.apply(record)
         guard let json = try? encoder.encode(record) else {
             notice("record \(record.event.type) could not be encoded; viewers will not see it")
             return

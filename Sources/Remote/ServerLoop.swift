@@ -141,7 +141,7 @@ extension RunServer {
                 send(.reply(CommandReply(id: id, ok: false, command: command.description, error: "this run takes no commands")), to: connection)
                 return
             }
-            if let finished = snapshot.finished {
+            if let finished = progress.finished {
                 send(.reply(CommandReply(id: id, ok: false, command: command.description, step: finished.step,
                                          error: "the run has finished (\(finished.reason.rawValue))")), to: connection)
                 return
@@ -156,18 +156,19 @@ extension RunServer {
 
     /// The live state: the session's own status where it has one (exact step, λ, pause), losses from the events.
     func statusReport() -> RunStatusReport {
-        var view = snapshot
-        var state: RunState = view.finished != nil ? .finished : (view.paused ? .paused : .running)
+        var report = RunStatusReport(runDirectory: runDirectory.url.path,
+                                     state: progress.finished != nil ? .finished : (progress.paused ? .paused : .running),
+                                     progress: progress, pid: getpid(),
+                                     viewers: connections.filter { $0.isViewer && !$0.closed }.count)
         if let status = control?.liveStatus {
-            view.step = status.step
-            view.epoch = status.epoch
-            view.lambda = status.lambda
-            view.strategy = status.strategy
-            if let finished = status.finished { view.finished = finished; state = .finished }
-            else { state = status.paused ? .paused : .running }
+            report.step = status.step
+            report.epoch = status.epoch
+            report.lambda = status.lambda
+            report.strategy = status.strategy.rawValue
+            if let finished = status.finished { report.finished = finished; report.state = .finished }
+            else { report.state = status.paused ? .paused : .running }
         }
-        return RunStatusReport(runDirectory: runDirectory.url.path, state: state, snapshot: view, pid: getpid(),
-                               viewers: connections.filter { $0.isViewer && !$0.closed }.count)
+        return report
     }
 
     // MARK: - Records and command outcomes

@@ -60,7 +60,7 @@ struct ReplayCommand: ParsableCommand {
         if follow {
             // A followed log may not exist yet (the run is starting): wait for it rather than refuse.
             let logs = runs.map { path -> URL in
-                (try? ReplayLogScanner.logFile(for: path))
+                (try? RunLogReader.logFile(for: path))
                     ?? (path.hasSuffix(".jsonl") ? URL(fileURLWithPath: path) : RunDirectory(URL(fileURLWithPath: path)).log)
             }
             timelines = logs.map { ReplayTimeline(name: RunSummary.displayName(of: $0)) }

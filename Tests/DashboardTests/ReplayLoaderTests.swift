@@ -181,14 +181,14 @@ final class ReplayLoaderTests: XCTestCase {
     func test_headerOf_refusesWhatIsNotARunLog_beforeTheScreenIsTaken() throws {
         let empty = directory.appendingPathComponent("empty.jsonl")
         try Data().write(to: empty)
-        XCTAssertThrowsError(try ReplayLogScanner.header(of: empty)) { XCTAssertTrue("\($0)".contains("empty"), "\($0)") }
+        XCTAssertThrowsError(try RunLogReader.header(of: empty)) { XCTAssertTrue("\($0)".contains("empty"), "\($0)") }
         let notALog = directory.appendingPathComponent("data.jsonl")
         try Data("{\"instruction\":\"hi\",\"output\":\"there\"}\n".utf8).write(to: notALog)
-        XCTAssertThrowsError(try ReplayLogScanner.header(of: notALog)) { XCTAssertTrue("\($0)".contains("data.jsonl"), "\($0)") }
+        XCTAssertThrowsError(try RunLogReader.header(of: notALog)) { XCTAssertTrue("\($0)".contains("data.jsonl"), "\($0)") }
         let future = directory.appendingPathComponent("future.jsonl")
         var header = ReplayLogs.line(Events.header())
         header = header.replacingOccurrences(of: "\"schema\":\"\(RunLogSchema.current)\"", with: "\"schema\":\"9.0\"")
         try Data((header + "\n").utf8).write(to: future)
-        XCTAssertThrowsError(try ReplayLogScanner.header(of: future)) { XCTAssertTrue("\($0)".contains("9.0"), "\($0)") }
+        XCTAssertThrowsError(try RunLogReader.header(of: future)) { XCTAssertTrue("\($0)".contains("9.0"), "\($0)") }
     }
 }

@@ -34,9 +34,9 @@ enum ReplayLogs {
 
     /// A whole log read synchronously into a timeline, by the scanner the replay's background reader uses.
     static func load(_ path: String) throws -> ReplayTimeline {
-        let url = try ReplayLogScanner.logFile(for: path)
+        let url = try RunLogReader.logFile(for: path)
         var timeline = ReplayTimeline(name: RunSummary.displayName(of: url))
-        timeline.problems = try ReplayLogScanner.scan(url, header: { timeline.setHeader($0) }, record: { timeline.append($0) })
+        timeline.problems = try RunLogReader.scan(url, header: { timeline.setHeader($0) }, record: { timeline.append($0) })
         return timeline
     }
 
@@ -68,8 +68,8 @@ final class ReplayLogTests: XCTestCase {
     func test_scanner_givesTheSameRecordsWhateverTheChunkSize() throws {
         let url = ReplayLogs.write(ReplayLogs.finishedRun(), in: directory)
         var small: [RunRecord] = [], large: [RunRecord] = []
-        try ReplayLogScanner.scan(url, chunkSize: 7, header: { _ in }, record: { small.append($0) })
-        try ReplayLogScanner.scan(url, header: { _ in }, record: { large.append($0) })
+        try RunLogReader.scan(url, chunkSize: 7, header: { _ in }, record: { small.append($0) })
+        try RunLogReader.scan(url, header: { _ in }, record: { large.append($0) })
         XCTAssertEqual(small, large)
         XCTAssertEqual(small.count, ReplayLogs.finishedRun().count - 1)
     }

@@ -44,18 +44,18 @@ final class FramingTests: XCTestCase {
         }
     }
 
-    func test_snapshot_followsLambdaPauseAndFinish() {
-        var snapshot = RunSnapshot()
-        snapshot.observe(RunRecord(time: 0, event: .header(Fixtures.header(plannedSteps: 50))))
-        snapshot.observe(Fixtures.step(3, sft: 1.25, dpo: 0.5))
-        snapshot.observe(RunRecord(time: 3, event: .lambdaChanged(LambdaChanged(step: 3, from: 0.5, to: 0.2))))
-        snapshot.observe(RunRecord(time: 3, event: .paused(PauseChange(step: 3))))
-        XCTAssertEqual(snapshot.lambda, 0.2)
-        XCTAssertTrue(snapshot.paused)
-        XCTAssertEqual(snapshot.sftLoss, 1.25)
-        XCTAssertEqual(snapshot.plannedSteps, 50)
-        snapshot.observe(RunRecord(time: 4, event: .finished(RunFinished(step: 3, reason: .stopped, message: ""))))
-        XCTAssertEqual(snapshot.finished?.reason, .stopped)
-        XCTAssertFalse(snapshot.paused)
+    func test_progress_followsLambdaPauseAndFinish() {
+        var progress = RunProgress()
+        progress.apply(RunRecord(time: 0, event: .header(Fixtures.header(plannedSteps: 50))))
+        progress.apply(Fixtures.step(3, sft: 1.25, dpo: 0.5))
+        progress.apply(RunRecord(time: 3, event: .lambdaChanged(LambdaChanged(step: 3, from: 0.5, to: 0.2))))
+        progress.apply(RunRecord(time: 3, event: .paused(PauseChange(step: 3))))
+        XCTAssertEqual(progress.lambda, 0.2)
+        XCTAssertTrue(progress.paused)
+        XCTAssertEqual(progress.sftLoss, 1.25)
+        XCTAssertEqual(progress.header?.plannedSteps, 50)
+        progress.apply(RunRecord(time: 4, event: .finished(RunFinished(step: 3, reason: .stopped, message: ""))))
+        XCTAssertEqual(progress.finished?.reason, .stopped)
+        XCTAssertFalse(progress.paused)
     }
 }

@@ -185,7 +185,7 @@ final class RunLogTests: XCTestCase {
         try handle.write(contentsOf: Data(full[cut...].utf8) + Data("not json\n".utf8))
         try handle.close()
         XCTAssertEqual(try follower.poll(), [stepRecord(2)])
-        XCTAssertEqual(follower.corruptLines, [4])
+        XCTAssertEqual(follower.problems.corruptLines, [4])
         XCTAssertEqual(try follower.poll(), [])
     }
 
@@ -202,7 +202,7 @@ final class RunLogTests: XCTestCase {
         } while follower.isBehind
         XCTAssertGreaterThan(polls, 10, "1,000 bytes a poll takes many polls")
         XCTAssertEqual(read, records, "lines cut by the limit are completed by the next poll")
-        XCTAssertEqual(follower.corruptLines, [])
+        XCTAssertEqual(follower.problems.corruptLines, [])
         XCTAssertEqual(try follower.poll(maxBytes: 1000), [])
         XCTAssertFalse(follower.isBehind)
     }

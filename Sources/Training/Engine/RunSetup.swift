@@ -190,12 +190,12 @@ public enum RunSetup {
 
     /// The engine thread count a run was started with (nil for runs from before it was recorded).
     public static func engineThreads(ofRun directory: RunDirectory) throws -> Int? {
-        try RunLogReader.read(directory.log).header.settings["engine_threads"].flatMap(Int.init)
+        try RunLogReader.header(of: directory.log).settings["engine_threads"].flatMap(Int.init)
     }
 
     /// Reads the options a run was started with back from its run.jsonl header (for `--resume`).
     public static func options(fromRun directory: RunDirectory) throws -> RunOptions {
-        let header = try RunLogReader.read(directory.log).header
+        let header = try RunLogReader.header(of: directory.log)
         guard let json = header.settings["run_options"] else {
             throw SessionSetupError.invalid(what: directory.log.path, message: "no run header with run options (not started by xright train?)")
         }

@@ -46,7 +46,7 @@ struct BenchReplayCommand: ParsableCommand {
             }
         }
         // A file that is not a run log is refused here, by name, rather than by a replay nobody sees on the pty.
-        _ = try ReplayLogScanner.header(of: url)
+        _ = try RunLogReader.header(of: url)
         let fileBytes = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
 
         progress.update("bench replay: xright replay in a 120×40 pty…")
