@@ -1,3 +1,5 @@
+import Foundation
+
 /// Deterministic random numbers for initialisation, shuffling and sampling: xoshiro256** (Blackman & Vigna, 2018)
 /// seeded through SplitMix64. The whole state is four words, so a checkpoint stores it and a resumed run draws the
 /// same numbers. The one generator of the project (the engine's initialisers, the trainer's strategies and data).
@@ -77,6 +79,5 @@ extension SeededRandom {
     }
 }
 
-import Foundation
 @inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }

@@ -1,4 +1,6 @@
-/// λ, the weight of DPO against SFT (DESIGN §1): 0 is SFT only, 1 is DPO only. Holds only finite values in [0, 1],
+import Foundation
+
+/// λ, the weight of DPO against SFT (docs/DESIGN.md §1): 0 is SFT only, 1 is DPO only. Holds only finite values in [0, 1],
 /// so every strategy can use it without checking.
 public struct Lambda: Hashable, Sendable, CustomStringConvertible {
     public let value: Double
@@ -65,5 +67,3 @@ extension Lambda: Codable {
         try container.encode(value)
     }
 }
-
-import Foundation

@@ -13,7 +13,7 @@ public struct ObjectiveMetrics: Codable, Equatable, Sendable {
     public var loss: Double
     /// Tokens the evaluation processed (prompt and response, both sides of a pair for DPO).
     public var tokens: Int
-    /// DPO only: rewards, accuracy and margin (DESIGN §1).
+    /// DPO only: rewards, accuracy and margin (docs/DESIGN.md §1).
     public var preference: PreferenceMetrics?
 
     public init(loss: Double, tokens: Int, preference: PreferenceMetrics? = nil) {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The one event schema (DESIGN §2): the session emits these, the run log stores them, replay reads them back.
+/// The one event schema (docs/DESIGN.md §2): the session emits these, the run log stores them, replay reads them back.
 public enum RunEvent: Equatable, Sendable {
     case header(RunHeader)
     case started(SessionStarted)

@@ -87,7 +87,7 @@ struct StrategyStepNote {
     var gapsEvaluated: Bool? = nil
 }
 
-/// One way of choosing what each optimizer step trains on (DESIGN §1).
+/// One way of choosing what each optimizer step trains on (docs/DESIGN.md §1).
 protocol TrainingStrategy {
     var state: StrategyState { get }
     /// Called at the start of each epoch of the budget; returns the objectives whose loaders begin a new pass.

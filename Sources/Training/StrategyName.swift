@@ -1,4 +1,6 @@
-/// The `--strategy` names (DESIGN §1).
+import Foundation
+
+/// The `--strategy` names (docs/DESIGN.md §1).
 public enum StrategyName: String, Codable, CaseIterable, Sendable, CustomStringConvertible {
     /// Draw DPO with probability λ, else SFT; step on that batch.
     case alright
@@ -45,5 +47,3 @@ public enum StrategyNameError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-import Foundation

@@ -5,7 +5,7 @@ import Training
 /// arithmetic per token (calibrated once), so a dashboard that steals CPU from training shows up as lost
 /// tokens/s, and the losses follow smooth decaying curves with seeded noise so the charts have something to
 /// draw. It trains nothing; `xright bench tui` says so in its output. Replace with the engine backend when the
-/// demo model lands (`DashboardBenchLoad.makeSession`).
+/// demo model lands (`BenchTUILoad.makeSession`).
 final class SyntheticLoadBackend: TrainingBackend {
     struct Batch: TrainingBatch { let tokenCount: Int; let position: BatchPosition }
 
@@ -110,7 +110,7 @@ struct SplitMix {
     mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
-enum DashboardBenchLoad {
+enum BenchTUILoad {
     /// A session on the synthetic load: `steps` steps of about `secondsPerStep` each.
     static func makeSession(strategy: StrategyName = .alright, lambda: Double = 0.5, steps: Int,
                             secondsPerStep: Double, tokensPerBatch: Int = 512, runDirectory: URL? = nil,
