@@ -10,7 +10,12 @@ public struct BrailleCanvas {
     private var cellRoles: [Role?]
 
     // Braille dot numbering (Unicode 2800 block): left column dots 1,2,3,7 → bits 0,1,2,6; right 4,5,6,8 → 3,4,5,7.
-    private static let dotBits: [[UInt8]] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]
+    // Computed, not looked up in a nested array: this runs for every pixel of every chart on every frame.
+    @inline(__always)
+    private static func dotBit(_ px: Int, _ py: Int) -> UInt8 {
+        let column = px & 1, row = py & 3
+        return row == 3 ? UInt8(0x40 << column) : UInt8(1 << (row + 3 * column))
+    }
 
     public init(columns: Int, rows: Int) {
         self.columns = max(0, columns)
@@ -28,7 +33,7 @@ public struct BrailleCanvas {
     public mutating func set(_ px: Int, _ py: Int, role: Role) {
         guard px >= 0, py >= 0, px < pixelWidth, py < pixelHeight else { return }
         let cell = (py >> 2) * columns + (px >> 1)
-        bits[cell] |= Self.dotBits[px & 1][py & 3]
+        bits[cell] |= Self.dotBit(px, py)
         if let existing = cellRoles[cell], existing.rawValue >= role.rawValue { return }
         cellRoles[cell] = role
     }
@@ -59,7 +64,7 @@ public struct BrailleCanvas {
 
     public func isSet(_ px: Int, _ py: Int) -> Bool {
         guard px >= 0, py >= 0, px < pixelWidth, py < pixelHeight else { return false }
-        return bits[(py >> 2) * columns + (px >> 1)] & Self.dotBits[px & 1][py & 3] != 0
+        return bits[(py >> 2) * columns + (px >> 1)] & Self.dotBit(px, py) != 0
     }
 
     /// The cell's glyph, or nil when no pixel in it is set.

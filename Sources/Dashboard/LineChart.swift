@@ -31,7 +31,28 @@ public struct LineChart {
     public final class Scratch {
         var envelopes: [ColumnEnvelope] = []
         var canvas = BrailleCanvas(columns: 0, rows: 0)
+        /// The trade-off plane's first trajectory, extended between frames (`TradeoffPlane.Trajectory.generation`).
+        let plane = PlaneCache()
         public init() {}
+    }
+
+    /// Running bounds and the deduplicated pixel path of a trajectory that only grows.
+    final class PlaneCache {
+        var generation: Int?
+        var boundsCount = 0
+        var minX = Double.infinity, maxX = -Double.infinity, minY = Double.infinity, maxY = -Double.infinity
+        var pixelKey: [Double] = []
+        var pixelCount = 0
+        var pixels: [(Int, Int)] = []
+
+        func reset(_ generation: Int) {
+            self.generation = generation
+            boundsCount = 0
+            minX = .infinity; maxX = -.infinity; minY = .infinity; maxY = -.infinity
+            pixelKey = []
+            pixelCount = 0
+            pixels.removeAll(keepingCapacity: true)
+        }
     }
 
     public init(curves: [Curve], xRange: (Double, Double), logScale: Bool, xLabel: @escaping (Double) -> String) {

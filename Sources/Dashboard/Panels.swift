@@ -49,6 +49,12 @@ public final class DashboardRenderer {
     private let dpoScratch = LineChart.Scratch()
     private let planeScratch = LineChart.Scratch()
     private var planePoints: [(sft: Double, dpo: Double)] = []
+    /// What `planePoints` was built from: the series' generations, the trajectory entries read (and the last of
+    /// them) and the last one kept as a point, so a frame after new steps reads only the new entries (a long run
+    /// has 10⁵ of them).
+    private var planeSource: (sft: Int, dpo: Int, entries: Int, lastEntry: (Int32, Int32), kept: (Int32, Int32))
+        = (-1, -1, 0, (0, 0), (0, 0))
+    private var planeGeneration = 0
 
     public init() {}
 
@@ -239,14 +245,30 @@ public final class DashboardRenderer {
 
     private func drawTradeoff(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
         let inner = drawFrame(rect, title: "Trade-off (SFT, DPO)", on: surface, glyphs: glyphs)
-        planePoints.removeAll(keepingCapacity: true)
+        let trajectory = state.trajectory
+        var source = planeSource
+        // Entries are only appended while both series keep their generation; anything else (a smoothing change,
+        // a resume's truncation, another run's state) rebuilds from the start.
+        let extendsLast = source.sft == state.sft.generation && source.dpo == state.dpo.generation
+            && source.entries <= trajectory.count
+            && (source.entries == 0 || (trajectory[source.entries - 1].sft, trajectory[source.entries - 1].dpo) == source.lastEntry)
+        if !extendsLast {
+            planePoints.removeAll(keepingCapacity: true)
+            planeGeneration += 1
+            source = (state.sft.generation, state.dpo.generation, 0, (0, 0), (0, 0))
+        }
         // One point per change of either smoothed loss is enough (mix steps change both, alright one).
-        var previous: (Int32, Int32) = (0, 0)
-        for entry in state.trajectory where entry.sft > 0 && entry.dpo > 0 && (entry.sft, entry.dpo) != previous {
-            previous = (entry.sft, entry.dpo)
+        for i in source.entries..<trajectory.count {
+            let entry = trajectory[i]
+            guard entry.sft > 0, entry.dpo > 0, (entry.sft, entry.dpo) != source.kept else { continue }
+            source.kept = (entry.sft, entry.dpo)
             planePoints.append((state.sft.smoothed[Int(entry.sft) - 1], state.dpo.smoothed[Int(entry.dpo) - 1]))
         }
-        TradeoffPlane(points: planePoints, ideal: state.optima.map { ($0.sft, $0.dpo) })
+        source.entries = trajectory.count
+        source.lastEntry = trajectory.last.map { ($0.sft, $0.dpo) } ?? (0, 0)
+        planeSource = source
+        TradeoffPlane(trajectories: [TradeoffPlane.Trajectory(points: planePoints, generation: planeGeneration)],
+                      ideal: state.optima.map { ($0.sft, $0.dpo) })
             .draw(on: surface, in: inner, glyphs: glyphs, scratch: planeScratch)
     }
 

@@ -6,11 +6,16 @@ public struct TradeoffPlane {
         public var role: Role
         /// The current point's role (the live dashboard highlights it; overlaid runs keep their colour).
         public var currentRole: Role
+        /// Unchanged from one draw to the next means `points` only grew: the first trajectory's bounds and pixel
+        /// path are then extended from the scratch instead of recomputed over every point (nil: always recompute).
+        public var generation: Int?
 
-        public init(points: [(sft: Double, dpo: Double)], role: Role = .trajectory, currentRole: Role = .selected) {
+        public init(points: [(sft: Double, dpo: Double)], role: Role = .trajectory, currentRole: Role = .selected,
+                    generation: Int? = nil) {
             self.points = points
             self.role = role
             self.currentRole = currentRole
+            self.generation = generation
         }
     }
 
@@ -38,7 +43,17 @@ public struct TradeoffPlane {
             guard p.sft.isFinite, p.dpo.isFinite else { return }
             minX = min(minX, p.sft); maxX = max(maxX, p.sft); minY = min(minY, p.dpo); maxY = max(maxY, p.dpo)
         }
-        for trajectory in trajectories { trajectory.points.forEach(include) }
+        let cache = scratch.plane
+        for (index, trajectory) in trajectories.enumerated() {
+            guard index == 0, let generation = trajectory.generation else { trajectory.points.forEach(include); continue }
+            if cache.generation != generation || cache.boundsCount > trajectory.points.count { cache.reset(generation) }
+            for p in trajectory.points[cache.boundsCount...] where p.sft.isFinite && p.dpo.isFinite {
+                cache.minX = min(cache.minX, p.sft); cache.maxX = max(cache.maxX, p.sft)
+                cache.minY = min(cache.minY, p.dpo); cache.maxY = max(cache.maxY, p.dpo)
+            }
+            cache.boundsCount = trajectory.points.count
+            minX = min(minX, cache.minX); maxX = max(maxX, cache.maxX); minY = min(minY, cache.minY); maxY = max(maxY, cache.maxY)
+        }
         if let ideal { include(ideal) }
         for row in plot.y..<plot.maxY { surface.put(glyphs.vertical, x: plot.x - 1, y: row, role: .axis) }
         surface.put(glyphs.bottomLeft, x: plot.x - 1, y: plot.maxY, role: .axis)
@@ -62,7 +77,28 @@ public struct TradeoffPlane {
         } else {
             scratch.canvas.reset()
         }
-        for trajectory in trajectories {
+        for (index, trajectory) in trajectories.enumerated() {
+            if index == 0, trajectory.generation != nil {
+                // The pixel path of the new points only, unless the scale or size changed since the last frame.
+                let key = [minX, maxX, minY, maxY, Double(pw), Double(ph)]
+                if cache.pixelKey != key || cache.pixelCount > trajectory.points.count {
+                    cache.pixelKey = key
+                    cache.pixelCount = 0
+                    cache.pixels.removeAll(keepingCapacity: true)
+                }
+                for p in trajectory.points[cache.pixelCount...] where p.sft.isFinite && p.dpo.isFinite {
+                    let q = pixel(p)
+                    if let last = cache.pixels.last, last == q { continue }
+                    cache.pixels.append(q)
+                }
+                cache.pixelCount = trajectory.points.count
+                if let first = cache.pixels.first { scratch.canvas.set(first.0, first.1, role: trajectory.role) }
+                for i in cache.pixels.indices.dropFirst() {
+                    let (a, b) = (cache.pixels[i - 1], cache.pixels[i])
+                    scratch.canvas.line(a.0, a.1, b.0, b.1, role: trajectory.role)
+                }
+                continue
+            }
             var previous: (Int, Int)?
             for p in trajectory.points where p.sft.isFinite && p.dpo.isFinite {
                 let q = pixel(p)
