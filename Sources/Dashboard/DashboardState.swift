@@ -84,7 +84,8 @@ public struct DashboardState {
     public static let messageCapacity = 200
 
     /// The run so far: step, strategy, λ, pause and end, totals over the steps that stand.
-    public private(set) var progress = RunProgress()
+    /// Running totals only (no per-step history): a replay may fold a million steps.
+    public private(set) var progress = RunProgress(keepsStepHistory: false)
     /// The dashboard asked the run to stop (until it finishes, or a resumed session starts).
     private var stopRequested = false
 

@@ -97,7 +97,7 @@ public final class RunServer {
     // Owned by the I/O thread.
     let history: EncodedHistory
     /// The run so far, folded from the records served.
-    var progress = RunProgress()
+    var progress = RunProgress(keepsStepHistory: false)
     var connections: [ServerConnection] = []
     var nextConnectionID = 0
     /// Commands queued with the session and not yet applied or refused, oldest first.

@@ -4,8 +4,10 @@
 ///
 /// A resumed run re-runs the steps after its checkpoint (docs/RUNLOG.md); those supersede the earlier ones, so the
 /// totals and evaluations after the resume point are cut back on a `started` at an earlier step, or on a step
-/// number seen again. Memory follows the number of step records and evaluations, never the step numbers they
-/// carry (a log edited to say step 10¹² costs one entry).
+/// number seen again. For that the fold keeps one small entry per step record (`keepsStepHistory`, the default:
+/// `report`, `ls`); memory follows the number of records, never the step numbers they carry (a log edited to say
+/// step 10¹² costs one entry). A dashboard, which may hold a million-step replay, keeps running totals only: they
+/// count every step it was shown, a resume's re-run steps included.
 public struct RunProgress: Equatable, Sendable {
     public private(set) var header: RunHeader?
     public private(set) var strategy: StrategyName?
@@ -38,6 +40,7 @@ public struct RunProgress: Equatable, Sendable {
     /// Records seen after the header.
     public private(set) var records = 0
     private var totals: [StepTotals] = []
+    public let keepsStepHistory: Bool
 
     /// Counts over the steps that stand, after each step record.
     struct StepTotals: Equatable, Sendable {
@@ -48,7 +51,9 @@ public struct RunProgress: Equatable, Sendable {
         var stepSeconds: Double
     }
 
-    public init() {}
+    public init(keepsStepHistory: Bool = true) {
+        self.keepsStepHistory = keepsStepHistory
+    }
 
     /// Step records that stand (a gap in the numbering, lines lost to corruption, counts only what is there).
     public var stepsTaken: Int { totals.last?.steps ?? 0 }
@@ -85,10 +90,11 @@ public struct RunProgress: Equatable, Sendable {
         case .step(let e):
             if let last = totals.last, e.step <= last.step { cut(after: e.step - 1) }
             let last = totals.last ?? StepTotals(step: 0, steps: 0, dpoSteps: 0, tokens: 0, stepSeconds: 0)
-            totals.append(StepTotals(step: e.step, steps: last.steps + 1,
-                                     dpoSteps: last.dpoSteps + (e.objectives.contains(.dpo) ? 1 : 0),
-                                     tokens: last.tokens + Int64(e.tokens),
-                                     stepSeconds: last.stepSeconds + (e.stepSeconds.isFinite ? max(0, e.stepSeconds) : 0)))
+            let next = StepTotals(step: e.step, steps: last.steps + 1,
+                                  dpoSteps: last.dpoSteps + (e.objectives.contains(.dpo) ? 1 : 0),
+                                  tokens: last.tokens + Int64(e.tokens),
+                                  stepSeconds: last.stepSeconds + (e.stepSeconds.isFinite ? max(0, e.stepSeconds) : 0))
+            if keepsStepHistory || totals.isEmpty { totals.append(next) } else { totals[0] = next }
             step = e.step
             epoch = e.epoch
             strategy = e.strategy
@@ -119,7 +125,7 @@ public struct RunProgress: Equatable, Sendable {
     /// Drops what came after `step`: a resumed session re-runs those steps.
     private mutating func cut(after step: Int) {
         // Step numbers only grow between cuts, so the superseded ones are a suffix.
-        while let last = totals.last, last.step > step { totals.removeLast() }
+        while keepsStepHistory, let last = totals.last, last.step > step { totals.removeLast() }
         evals.removeAll { $0.step > step }
     }
 }
