@@ -30,13 +30,14 @@ struct DisplayArguments: ParsableArguments {
 /// finish (quitting asks it to checkpoint and stop).
 enum LiveDashboard {
     static func run(_ session: TrainingSession, options: DashboardOptions, outputLog: URL) throws -> RunFinished {
-        let outcome = try Dashboard.run(session: session, options: options) { try session.start() }
+        let outcome = try Dashboard.run(session: session, options: options,
+                                        onInterrupt: { session.stop(bySignal: $0) }) { try session.start() }
         if outcome.terminalHungUp {
             // Like tmux: the screen is gone, the run is not. Output goes to the run directory from now on,
             // and SIGINT/SIGTERM (from `kill`) still stop it with a checkpoint.
             HangupGuard.redirectOutput(to: outputLog)
             printErr("terminal hung up (SIGHUP); training goes on without a screen: xright attach to watch it")
-            let signals = SignalStop { session.send(.stop) }
+            let signals = SignalStop { session.stop(bySignal: $0) }
             defer { signals.cancel() }
             return session.waitUntilFinished()!
         } else if session.status.finished == nil {
