@@ -174,3 +174,22 @@ final class HostileInputTests: XCTestCase {
         try bytes.write(to: file)
     }
 }
+
+/// The shipped themes are in the binary: `--theme light` works from a directory with no themes/ folder, and an
+/// unknown theme is refused before any run directory is made.
+final class ThemeOptionTests: XCTestCase {
+    func test_theme_light_isFoundOutsideTheRepository() throws {
+        let dir = try scratchDirectory(), run = dir.appendingPathComponent("r")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("themes").path))
+        let r = try XRightProcess.run(["train", "--headless", "--theme", "light", "--max-steps", "1", "--run-dir", run.path]
+                                      + TinyRun.options, in: dir)
+        XCTAssertEqual(r.status, 0, r.transcript)
+    }
+
+    func test_unknownTheme_isRefusedBeforeTheRunStarts_listingTheThemes() throws {
+        let dir = try scratchDirectory(), run = dir.appendingPathComponent("r")
+        let r = try XRightProcess.run(["train", "--headless", "--theme", "solarized", "--run-dir", run.path] + TinyRun.options, in: dir)
+        assertRefused(r, mentioning: ["no theme named 'solarized'", "default, high-contrast, light"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path))
+    }
+}

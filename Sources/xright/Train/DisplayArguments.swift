@@ -17,6 +17,16 @@ struct DisplayArguments: ParsableArguments {
     @Flag(help: "Draw with ASCII characters even on a UTF-8 terminal.")
     var ascii = false
 
+    /// An unknown theme is refused before the run directory is made (it used to end a started run).
+    func validate() throws {
+        guard let theme else { return }
+        let library = ThemeLibrary()
+        guard library.names.contains(theme) else {
+            throw ValidationError("no theme named '\(theme)'; the themes are: \(library.names.joined(separator: ", ")) "
+                                  + "(files NAME.theme in \(library.searchDirectories.map(\.path).joined(separator: ", ")))")
+        }
+    }
+
     /// The dashboard options, or nil when the run should print progress lines.
     func dashboardOptions(headless: Bool) -> DashboardOptions? {
         guard !headless, DashboardOptions.shouldUseTUI(stdoutIsTerminal: isatty(STDOUT_FILENO) == 1, noTUI: noTUI) else {
