@@ -20,7 +20,10 @@ public enum Dashboard {
     ///
     /// Throws `ThemeError.notFound` for an unknown `--theme` before the screen is touched.
     @discardableResult
+    /// On SIGINT/SIGTERM the run is stopped (checkpoint first) through `onInterrupt` with the signal's number
+    /// when given, else with the stop command.
     public static func run(session: some RunEventSource, options: DashboardOptions,
+                           onInterrupt: ((Int32) -> Void)? = nil,
                            afterSubscribing: () throws -> Void = {}) throws -> DashboardOutcome {
         let library = ThemeLibrary(directories: options.themeDirectories)
         var view = ViewSettings()
@@ -41,6 +44,7 @@ public enum Dashboard {
         for problem in library.problems { controller.note("theme skipped: \(problem)", kind: .warning) }
 
         let loop = DashboardLoop(controller: controller, queue: queue, sampler: sampler, library: library, options: options)
+        loop.onInterrupt = onInterrupt
         return loop.run()
     }
 }
@@ -53,6 +57,7 @@ final class DashboardLoop {
     let library: ThemeLibrary
     let options: DashboardOptions
     let renderer = DashboardRenderer()
+    var onInterrupt: ((Int32) -> Void)?
 
     init(controller: DashboardController, queue: RunRecordQueue, sampler: TelemetrySampler, library: ThemeLibrary,
          options: DashboardOptions) {
@@ -90,8 +95,8 @@ final class DashboardLoop {
                 // Ctrl-C / SIGTERM / SIGHUP: stop the run cleanly (checkpoint first), but never wait forever.
                 interruptDeadline = now + 10
                 if controller.state.activity.isLive && controller.state.activity != .stopping {
-                    controller.handle(.char("q"))
-                    controller.handle(.char("y"))
+                    let signal = InterruptFlag.lastSignal
+                    controller.stopRun(onInterrupt.map { stop in { stop(signal) } })
                     stoppedRun = true
                 }
             }
@@ -148,11 +153,16 @@ final class DashboardLoop {
 /// only closes the UI: the run goes on without a screen and stays attachable.
 enum InterruptFlag {
     nonisolated(unsafe) static var count: sig_atomic_t = 0
+    /// The number of the latest SIGINT or SIGTERM.
+    nonisolated(unsafe) static var lastSignal: sig_atomic_t = 0
     nonisolated(unsafe) static var hangups: sig_atomic_t = 0
 
     static func install() {
         for sig in [SIGINT, SIGTERM] {
-            signal(sig) { _ in InterruptFlag.count += 1 }
+            signal(sig) { received in
+                InterruptFlag.lastSignal = received
+                InterruptFlag.count += 1
+            }
         }
         // SIGHUP is the caller's to route (it may also need to move its output): it calls
         // `Dashboard.noteHangup()`. Without a caller handler, SIGHUP keeps its default and ends a viewer.

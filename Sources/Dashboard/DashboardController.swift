@@ -75,7 +75,7 @@ public final class DashboardController {
             switch key {
             case .char("y"), .char("Y"):
                 mode = .normal
-                stopAndQuit()
+                stopRun()
             case .char("n"), .char("N"), .escape, .char("q"):
                 mode = .normal
             default: return false
@@ -140,7 +140,8 @@ public final class DashboardController {
                 state.note("refused: \(error)", kind: .refused)
             }
         case .backspace: mode = .lambdaEntry(String(typed.dropLast()))
-        case .char(let c) where (c.isNumber || c == "." || c == "-" || c == "e") && typed.count < 12:
+        // Every printable key is kept (not only digits), so a refusal shows exactly what was typed.
+        case .char(let c) where !c.isNewline && typed.count < 12:
             mode = .lambdaEntry(typed + String(c))
         default: return false
         }
@@ -161,10 +162,11 @@ public final class DashboardController {
         return true
     }
 
-    /// Checkpoint, then stop; the dashboard closes when the session reports it finished.
-    private func stopAndQuit() {
+    /// Checkpoint, then stop; the dashboard closes when the session reports it finished. `stop` replaces the
+    /// plain stop command when the caller has its own stop path (a signal's stop names the signal).
+    public func stopRun(_ stop: (() -> Void)? = nil) {
         pendingStop = true
         send(.checkpointNow)
-        send(.stop)
+        if let stop { stop() } else { send(.stop) }
     }
 }

@@ -62,7 +62,7 @@ public final class DashboardRenderer {
     public func draw(_ controller: DashboardController, on target: Surface, glyphs: Glyphs, colors: Bool) {
         let surface: Surface = glyphs.usesBraille ? target : ASCIISurface(target)
         guard let layout = DashboardLayout.compute(width: surface.width, height: surface.height) else {
-            drawTooSmall(on: surface)
+            drawTooSmall(on: surface, question: controller.mode == .confirmQuit ? "Stop the run? y stop · n keep training" : nil)
             return
         }
         let state = controller.state, view = controller.view
@@ -76,16 +76,38 @@ public final class DashboardRenderer {
         if view.showHelp { HelpOverlay.draw(on: surface, glyphs: glyphs) }
     }
 
-    func drawTooSmall(on surface: Surface) {
-        let lines = [
-            "Terminal too small: \(surface.width)x\(surface.height).",
-            "xright needs at least \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight).",
-            "Enlarge the window; q quits.",
+    /// The message, word-wrapped to whatever width there is; a pending question (quit?) comes first, so a key
+    /// pressed on a tiny screen never opens a prompt nobody can see.
+    func drawTooSmall(on surface: Surface, question: String? = nil) {
+        var paragraphs: [(String, Role)] = [
+            ("Terminal too small: \(surface.width)x\(surface.height).", .warning),
+            ("xright needs at least \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight).", .text),
+            ("Enlarge the window; q quits.", .text),
         ]
+        if let question { paragraphs.insert((question, .selected), at: 0) }
+        let lines = paragraphs.flatMap { text, role in Self.wrap(text, width: max(1, surface.width)).map { ($0, role) } }
         let top = max(0, (surface.height - lines.count) / 2)
-        for (i, line) in lines.enumerated() {
-            surface.put(line, x: max(0, (surface.width - line.count) / 2), y: top + i, role: i == 0 ? .warning : .text)
+        for (i, (line, role)) in lines.prefix(surface.height).enumerated() {
+            surface.put(line, x: max(0, (surface.width - line.count) / 2), y: top + i, role: role)
         }
+    }
+
+    /// Greedy word wrap; a word longer than the width is cut into pieces.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ") {
+            var word = String(word)
+            while word.count > width {
+                if !current.isEmpty { lines.append(current); current = "" }
+                lines.append(String(word.prefix(width)))
+                word = String(word.dropFirst(width))
+            }
+            if current.isEmpty { current = word }
+            else if current.count + 1 + word.count <= width { current += " " + word }
+            else { lines.append(current); current = word }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
     }
 
     // MARK: Losses

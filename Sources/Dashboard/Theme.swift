@@ -32,22 +32,21 @@ public struct Theme: Equatable, Sendable {
     /// Roles drawn bold whatever the theme (titles and what needs attention).
     static let boldRoles: Set<Role> = [.title, .sftSmooth, .dpoSmooth, .warning, .error, .selected, .idealPoint]
 
-    /// The built-in dark theme; also the base every file is laid over.
+    /// The default dark theme (themes/default.theme, compiled in); also the base every file is laid over.
     public static let builtIn: Theme = {
-        var t = Theme(name: "default", background: .terminalDefault, styles: [:])
-        let colors: [Role: ThemeColor] = [
-            .text: .indexed(252), .muted: .indexed(244), .title: .indexed(117), .border: .indexed(240), .axis: .indexed(245),
-            .sftRaw: .indexed(24), .sftSmooth: .indexed(75), .dpoRaw: .indexed(94), .dpoSmooth: .indexed(215),
-            .mix: .indexed(141), .evalMark: .indexed(231), .gaugeFill: .indexed(78), .gaugeEmpty: .indexed(238),
-            .trajectory: .indexed(150), .idealPoint: .indexed(226), .good: .indexed(114), .warning: .indexed(221),
-            .error: .indexed(203), .selected: .indexed(231),
-            // Overlaid runs: blue, orange, green, magenta, yellow, cyan (distinct in 16 colours too).
-            .run1: .indexed(75), .run2: .indexed(209), .run3: .indexed(114), .run4: .indexed(177), .run5: .indexed(221),
-            .run6: .indexed(87),
-        ]
-        for (role, color) in colors { t.styles[role] = Style(foreground: color, bold: boldRoles.contains(role)) }
-        return t
+        let empty = Theme(name: "default", background: .terminalDefault, styles: [:])
+        guard let text = BuiltInThemes.files.first(where: { $0.name == "default" })?.text,
+              let theme = try? parse(text, name: "default", file: "themes/default.theme", base: empty) else {
+            // ThemeTests proves the embedded file parses; this keeps a broken build readable, not crashed.
+            return empty
+        }
+        return theme
     }()
+
+    /// The themes shipped in themes/, compiled into the binary (scripts/embed-themes).
+    public static var shipped: [Theme] {
+        BuiltInThemes.files.compactMap { try? parse($0.text, name: $0.name, file: "themes/\($0.name).theme") }
+    }
 
     /// Parses theme text over `base`. Errors name the file, the line, what was expected and what was found.
     public static func parse(_ text: String, name: String, file: String, base: Theme = .builtIn) throws -> Theme {

@@ -2,7 +2,8 @@ import Foundation
 
 /// The themes a user can pick from: `*.theme` files in `./themes`, the install's share directory
 /// (`<prefix>/share/xright/themes`, next to `bin/xright`) and `~/.config/xright/themes`; a later directory's
-/// file of the same name wins. The built-in dark theme is always there.
+/// file of the same name wins. The themes shipped in themes/ are compiled in, so they are there wherever the
+/// binary is run from.
 public struct ThemeLibrary {
     public private(set) var themes: [Theme]
     /// Files that failed to load: shown once on the event line, never fatal.
@@ -21,7 +22,7 @@ public struct ThemeLibrary {
 
     public init(directories: [URL] = ThemeLibrary.defaultDirectories()) {
         searchDirectories = directories
-        var byName: [String: Theme] = ["default": .builtIn]
+        var byName = Dictionary(Theme.shipped.map { ($0.name, $0) }, uniquingKeysWith: { _, later in later })
         for dir in directories {
             guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { continue }
             for file in files.sorted() where file.hasSuffix(".theme") {

@@ -27,7 +27,7 @@ public struct SafeTensorsFile {
         }
         let dataStart = 8 + Int(headerLength)
         let header = try SafeTensorsHeader(json: UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]),
-                                           dataSize: bytes.count - dataStart, fail: fail)
+                                           dataSize: bytes.count - dataStart, dataStart: dataStart, fail: fail)
         self.url = url
         self.metadata = header.metadata
         self.tensors = header.tensors

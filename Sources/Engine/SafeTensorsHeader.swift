@@ -34,7 +34,7 @@ struct SafeTensorsHeader {
     static let maximumDepth = 16
 
     /// `json` is the header text; `dataSize` the number of bytes after it. `fail` builds the error (it knows the file).
-    init(json bytes: UnsafeRawBufferPointer, dataSize: Int, fail: (String) -> SafeTensorsError) throws {
+    init(json bytes: UnsafeRawBufferPointer, dataSize: Int, dataStart: Int = 0, fail: (String) -> SafeTensorsError) throws {
         let root: JSONValue
         do {
             root = try JSONValue.parse(bytes, maximumDepth: Self.maximumDepth)
@@ -58,7 +58,7 @@ struct SafeTensorsHeader {
             tensors[key] = try Self.parseEntry(name: key, value, fail: fail)
         }
 
-        try Self.checkLayout(Array(tensors.values), dataSize: dataSize, fail: fail)
+        try Self.checkLayout(Array(tensors.values), dataSize: dataSize, dataStart: dataStart, fail: fail)
         self.tensors = tensors
         self.metadata = metadata ?? [:]
     }
@@ -151,7 +151,7 @@ struct SafeTensorsHeader {
     }
 
     /// Every range lies inside the data region and no two share a byte.
-    private static func checkLayout(_ tensors: [SafeTensorsTensorInfo], dataSize: Int,
+    private static func checkLayout(_ tensors: [SafeTensorsTensorInfo], dataSize: Int, dataStart: Int,
                                     fail: (String) -> SafeTensorsError) throws {
         let ordered = tensors.sorted {
             ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.name)
@@ -173,6 +173,13 @@ struct SafeTensorsHeader {
                 }
                 previous = info
             }
+        }
+        // The format ends with its last tensor (the reference reader refuses an incompletely covered buffer):
+        // bytes beyond it are a truncated rewrite or a concatenation, not weights to ignore.
+        let end = tensors.map(\.byteRange.upperBound).max() ?? 0
+        if end < dataSize {
+            throw fail("\(dataSize - end) bytes of trailing data after the last tensor, starting at byte "
+                + "\(dataStart + end) of the file (data region ends at \(end) of \(dataSize) bytes after the header)")
         }
     }
 }

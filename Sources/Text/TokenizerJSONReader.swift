@@ -50,7 +50,29 @@ struct TokenizerJSONReader {
                 definition.addedTokens.append(try addedToken(entry, "added_tokens[\(index)]"))
             }
         }
+        try checkIdsAreUnique(definition)
         return definition
+    }
+
+    /// One id, one token: two spellings sharing an id would decode ambiguously and encode to ids another
+    /// reader would not produce. An added token may repeat its vocabulary entry (same id, same text).
+    private func checkIdsAreUnique(_ definition: BPEDefinition) throws {
+        var spellingOf = [Int: String]()
+        spellingOf.reserveCapacity(definition.vocabulary.count)
+        for (spelling, id) in definition.vocabulary {
+            if let earlier = spellingOf.updateValue(spelling, forKey: id) {
+                throw TokenizerError(.invalidValue, file: file, field: "model.vocab[\"\(spelling)\"]",
+                                     expected: "an id no other token has", got: "\(id), already the id of \"\(earlier)\"")
+            }
+        }
+        for (index, token) in definition.addedTokens.enumerated() {
+            if let earlier = spellingOf[token.id], earlier != token.content {
+                throw TokenizerError(.invalidValue, file: file, field: "added_tokens[\(index)].id",
+                                     expected: "an id no other token has (or its own vocabulary entry's)",
+                                     got: "\(token.id), already the id of \"\(earlier)\" (this token is \"\(token.content)\")")
+            }
+            spellingOf[token.id] = token.content
+        }
     }
 
     private func readModelOptions(_ model: JSONObject, into definition: inout BPEDefinition) throws {

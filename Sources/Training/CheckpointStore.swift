@@ -68,10 +68,12 @@ public final class CheckpointStore {
         do {
             try DurableFile.makeDirectory(backendDirectory)
             try backend.saveState(to: backendDirectory)
+            FaultPoint.checkpointStateWritten.reached()
         } catch { throw fail("saving the model and optimizer state", error) }
         do {
             try writeFile(sessionState, temporary.appendingPathComponent(Self.sessionFileName))
             try DurableFile.syncTree(temporary)
+            FaultPoint.checkpointBeforeRename.reached()
         } catch { throw fail("writing \(Self.sessionFileName)", error) }
         do {
             try moveIntoPlace(temporary, final)

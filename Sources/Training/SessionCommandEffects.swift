@@ -13,15 +13,14 @@ extension TrainingSession {
             checkpointIsCurrent = false
             emit(.lambdaChanged(LambdaChanged(step: state.step, from: previous.value, to: lambda.value)))
         case .pause:
-            paused = true
+            runState.pause()
             emit(.paused(PauseChange(step: state.step)))
             try? log?.flush()
         case .resume:
-            paused = false
-            stepOnceBudget = 0
+            runState.resume()
             emit(.resumed(PauseChange(step: state.step)))
         case .stepOnce:
-            stepOnceBudget += 1
+            runState.grantStep()
         case .evaluateNow:
             evaluateHeldOut()
         case .checkpointNow:

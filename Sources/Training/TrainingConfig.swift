@@ -17,6 +17,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var checkpointEvery: Int?
     /// Write a checkpoint when the run ends normally or is stopped (never after non-finite updates).
     public var checkpointOnFinish: Bool
+    /// Keep only the newest N checkpoints (nil: all). The newest — the one a resume starts from — is never
+    /// removed: older ones go only after a new one is complete.
+    public var keepCheckpoints: Int?
     /// f_sft*, f_dpo*: MAXRIGHT's gaps use them (0 when unknown, as the official default); the ideal distance
     /// and the stop rule need them.
     public var optima: Optima?
@@ -27,8 +30,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     public init(strategy: StrategyName, lambda: Lambda, seed: UInt64 = 42, maxEpochs: Int = 1,
                 maxSteps: Int? = nil, maxEvalSteps: Int? = 10, evalEvery: Int? = nil,
-                checkpointEvery: Int? = nil, checkpointOnFinish: Bool = true, optima: Optima? = nil,
-                stopRule: OptimalityStopRule? = nil, maxConsecutiveNonFinite: Int = 3) {
+                checkpointEvery: Int? = nil, checkpointOnFinish: Bool = true, keepCheckpoints: Int? = nil,
+                optima: Optima? = nil, stopRule: OptimalityStopRule? = nil, maxConsecutiveNonFinite: Int = 3) {
         self.strategy = strategy
         self.lambda = lambda
         self.seed = seed
@@ -38,6 +41,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.evalEvery = evalEvery
         self.checkpointEvery = checkpointEvery
         self.checkpointOnFinish = checkpointOnFinish
+        self.keepCheckpoints = keepCheckpoints
         self.optima = optima
         self.stopRule = stopRule
         self.maxConsecutiveNonFinite = maxConsecutiveNonFinite
@@ -53,6 +57,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try positive(maxEvalSteps, "maxEvalSteps")
         try positive(evalEvery, "evalEvery")
         try positive(checkpointEvery, "checkpointEvery")
+        try positive(keepCheckpoints, "keepCheckpoints")
         try positive(maxConsecutiveNonFinite, "maxConsecutiveNonFinite")
         if let o = optima, !(o.sft.isFinite && o.dpo.isFinite) {
             throw TrainingConfigError.invalid(field: "optima", expected: "finite f_sft* and f_dpo*", found: "\(o.sft), \(o.dpo)")

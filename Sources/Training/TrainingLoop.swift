@@ -9,13 +9,13 @@ extension TrainingSession {
         emit(.started(SessionStarted(step: state.step, strategy: strategy.state.name, lambda: state.lambda.value,
                                      resumedFrom: resumedFrom?.directory.path)))
         publishStatus()
-        while finishing == nil {
+        while runState.finished == nil {
             for command in takeCommands() {
                 apply(command)
                 publishStatus()
             }
-            if finishing != nil { break }
-            if paused && stepOnceBudget == 0 { continue }
+            if runState.finished != nil { break }
+            if !runState.mayStep { continue }
             do {
                 if let reached = boundReached() {
                     finish(reached.reason, reached.message)
@@ -23,7 +23,7 @@ extension TrainingSession {
                 }
                 try beginEpochIfNeeded()
                 try takeStep()
-                if stepOnceBudget > 0 { stepOnceBudget -= 1 }
+                runState.stepTaken()
                 afterStep()
             } catch {
                 finish(.failed, "step \(state.step + 1): \(error)")
@@ -53,7 +53,7 @@ extension TrainingSession {
     }
 
     func finish(_ reason: FinishReason, _ message: String) {
-        if finishing == nil { finishing = RunFinished(step: state.step, reason: reason, message: message) }
+        runState.finish(RunFinished(step: state.step, reason: reason, message: message))
     }
 
     /// Steps or epochs used up: the run ends before another step.
@@ -184,9 +184,19 @@ extension TrainingSession {
         var snapshot = state
         snapshot.strategy = strategy.state
         snapshot.elapsedSeconds = elapsedSeconds
+        // The log reaches the disk before the checkpoint exists: a resume from it never skips logged steps.
+        if let log {
+            do { try log.sync() } catch {
+                emit(.warning(RunWarning(step: state.step, kind: .checkpointFailed, message:
+                    "checkpoint of step \(state.step) not written: the run log could not be synced first (\(error)); "
+                    + "earlier checkpoints are kept")))
+                return false
+            }
+        }
         do {
             let saved = try checkpoints.save(step: state.step, sessionState: snapshot.encoded(), backend: backend)
             checkpointIsCurrent = true
+            FaultPoint.checkpointRenamed.reached()
             emit(.checkpointSaved(CheckpointSaved(step: state.step, path: saved.directory.path,
                                                   seconds: Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9)))
             return true
@@ -198,7 +208,10 @@ extension TrainingSession {
 
     /// The end of the run: a final checkpoint when the state is good, the `finished` event, the log closed.
     private func conclude() -> RunFinished {
-        let finished = finishing ?? RunFinished(step: state.step, reason: .failed, message: "ended without a reason")
+        var finished = runState.finished ?? RunFinished(step: state.step, reason: .failed, message: "ended without a reason")
+        if finished.reason == .stopped, let signal = stoppingSignal {
+            finished.message = "stopped by \(SignalName.of(signal)) at step \(finished.step)"
+        }
         let clean: Set<FinishReason> = [.maxSteps, .epochBudget, .stopped, .optimumReached]
         if clean.contains(finished.reason), config.checkpointOnFinish, !checkpointIsCurrent,
            state.consecutiveNonFinite == 0, state.step > 0 {

@@ -27,9 +27,9 @@ public final class TrainingSession {
     let sources: ObjectiveSources
     var state: SessionState
     var strategy: TrainingStrategy
-    var paused = false
-    var stepOnceBudget = 0
-    var finishing: RunFinished?
+    /// Running, paused or finishing: one value, its transitions in `SessionRunState`.
+    var runState = SessionRunState.running
+    var paused: Bool { runState.isPaused }
     /// The newest checkpoint matches the current state (nothing stepped or changed since).
     var checkpointIsCurrent = false
     var log: RunLogWriter?
@@ -48,6 +48,7 @@ public final class TrainingSession {
     private let statusSignal = NSCondition()
     private var currentStatus: SessionStatus
     private var hasStarted = false
+    private var requestedBySignal: Int32?
 
     /// A new run, or (with `resumeFrom`) the continuation of one from a checkpoint directory. With a run
     /// directory, events go to its `run.jsonl` (created, or appended to when resuming) and checkpoints to its
@@ -65,7 +66,7 @@ public final class TrainingSession {
         self.backend = backend
         self.sources = sources
         self.runDirectory = runDirectory
-        checkpoints = runDirectory.map { CheckpointStore(directory: $0.checkpoints) }
+        checkpoints = runDirectory.map { CheckpointStore(directory: $0.checkpoints, keepLast: config.keepCheckpoints) }
 
         if let checkpointDirectory {
             let checkpoint = try CheckpointStore.open(checkpointDirectory)
@@ -174,10 +175,26 @@ public final class TrainingSession {
     func takeCommands() -> [SessionCommand] {
         commandSignal.lock()
         defer { commandSignal.unlock() }
-        while queuedCommands.isEmpty && paused && stepOnceBudget == 0 { commandSignal.wait() }
+        while queuedCommands.isEmpty && runState.isPaused && !runState.mayStep { commandSignal.wait() }
         let taken = queuedCommands
         queuedCommands.removeAll()
         return taken
+    }
+
+    /// Stops like the `stop` command (after the current step, with a checkpoint) and records the signal that
+    /// asked: the `finished` event names it, and the CLI exits with 128 + its number as shells expect.
+    public func stop(bySignal signal: Int32) {
+        statusSignal.lock()
+        if requestedBySignal == nil { requestedBySignal = signal }
+        statusSignal.unlock()
+        send(.stop)
+    }
+
+    /// The signal that stopped the run (`stop(bySignal:)`), if one did.
+    public var stoppingSignal: Int32? {
+        statusSignal.lock()
+        defer { statusSignal.unlock() }
+        return requestedBySignal
     }
 
     // MARK: - Running

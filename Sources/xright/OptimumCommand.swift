@@ -27,7 +27,7 @@ struct OptimumCommand: ParsableCommand {
     }
 
     func run() throws {
-        EngineThreads.configure(options.threads)
+        options.engine.configure()
         let root = RunsRoot.resolve(options.runsRoot)
         let runner = SweepRuns.runner(base: try options.runOptions(), root: root)
         let (record, sft, dpo) = try runner.optimum()

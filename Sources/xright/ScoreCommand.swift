@@ -31,19 +31,19 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "prompt/chosen/rejected JSONL to score with the DPO loss.")
     var pref: String?
 
-    @Option(help: "DPO β (> 0).")
-    var beta: Double = 0.1
+    @OptionGroup var preference: PreferenceLossOptions
+
+    @OptionGroup var engine: EngineThreadOptions
 
     @Flag(help: "Print one JSON object (the only output format for now; kept for scripts that pass it).")
     var json = false
 
     func validate() throws {
         guard sft != nil || pref != nil else { throw ValidationError("give --sft FILE, --pref FILE, or both") }
-        guard beta.isFinite, beta > 0 else { throw ValidationError("--beta must be a finite number > 0, got \(beta)") }
     }
 
     func run() throws {
-        EngineThreads.configure()
+        engine.configure()
         let policy = try ModelDirectory.load(URL(fileURLWithPath: model))
         let reference = try refModel.map { try ModelDirectory.load(URL(fileURLWithPath: $0)) }
         let tok = try tokenizer.map { try TokenizerLoader.load(path: $0) }
@@ -52,7 +52,7 @@ struct ScoreCommand: ParsableCommand {
             throw CLIError("tokenizer produces ids up to \(tok.vocabularySize - 1) but the model's vocab_size is \(policy.config.vocabSize)")
         }
         let examples = try ExampleTokenizer(tokenizer: tok, template: .raw, maxLength: nil)
-        let scorer = Scorer(model: policy, reference: reference, preference: PreferenceLoss(kind: .sigmoid, beta: beta))
+        let scorer = Scorer(model: policy, reference: reference, preference: preference.preferenceLoss)
         var out: [String: [Double]] = [:]
         if let sft {
             let records = try SFTReader(path: sft, options: ReadOptions(format: .promptResponse, kind: .sft, strict: true)).readAll()
@@ -71,8 +71,15 @@ struct ScoreCommand: ParsableCommand {
             out["ref_rejected_logp"] = s.referenceRejected
             out["dpo_loss"] = s.loss
         }
-        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        for (name, values) in out.sorted(by: { $0.key < $1.key }) {
+            for (index, value) in values.enumerated() where !value.isFinite {
+                printErr("warning: \(name) of record \(index + 1) is \(value) (the model's weights or the data give a non-finite value)")
+            }
+        }
+        // Non-finite values are written as the run log writes them ("NaN", "Infinity", "-Infinity").
+        let encoder = RunLogCoding.makeEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(out), as: UTF8.self))
     }
 
     private func checkLength(_ seqs: [TokenizedExample], _ model: GPTNeoX, _ file: String) throws {

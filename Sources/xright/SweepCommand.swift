@@ -48,7 +48,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        EngineThreads.configure(options.threads)
+        options.engine.configure()
         let root = RunsRoot.resolve(options.runsRoot)
         let base = try options.runOptions()
         let runner = SweepRuns.runner(base: base, root: root)

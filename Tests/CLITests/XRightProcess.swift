@@ -28,7 +28,8 @@ enum XRightProcess {
     }
 
     /// Starts `xright arguments` with output going to files (no pipe can fill up and block it).
-    static func start(_ arguments: [String], in directory: URL) throws -> (Process, stdout: URL, stderr: URL) {
+    static func start(_ arguments: [String], in directory: URL,
+                      environment extra: [String: String] = [:]) throws -> (Process, stdout: URL, stderr: URL) {
         let process = Process()
         process.executableURL = try binary()
         process.arguments = arguments
@@ -36,6 +37,7 @@ enum XRightProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["XRIGHT_RUNS"] = directory.appendingPathComponent("runs").path
         environment["OPENBLAS_NUM_THREADS"] = "1"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let id = UUID().uuidString.prefix(8)
         let out = directory.appendingPathComponent("stdout-\(id).txt"), err = directory.appendingPathComponent("stderr-\(id).txt")
@@ -51,8 +53,9 @@ enum XRightProcess {
     /// Runs to the end; fails the test (and kills the process) after `timeout` seconds.
     @discardableResult
     static func run(_ arguments: [String], in directory: URL, timeout: TimeInterval = 120,
+                    environment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Result {
-        let (process, out, err) = try start(arguments, in: directory)
+        let (process, out, err) = try start(arguments, in: directory, environment: environment)
         let deadline = Date(timeIntervalSinceNow: timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {

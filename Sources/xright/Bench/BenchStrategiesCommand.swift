@@ -42,13 +42,13 @@ struct BenchStrategiesCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     @Option(help: "Model preset.")
-    var preset: String = "demo"
+    var preset: ModelPreset = .demo
 
     @Option(help: "Where the runs go (default: a new bench-strategies directory under $XRIGHT_RUNS or ./runs).")
     var runsRoot: String?
 
-    @Option(help: "Threads for the engine. One by default: the CPU-time ratios then equal wall-time ratios on an idle machine.")
-    var threads: Int = 1
+    /// One thread unless told otherwise: the CPU-time ratios then equal wall-time ratios on an idle machine.
+    @OptionGroup var engine: EngineThreadOptions
 
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
@@ -63,18 +63,14 @@ struct BenchStrategiesCommand: ParsableCommand {
             throw ValidationError("--eval-fraction must be in (0, 1): the verdicts need held-out losses, got \(evalFraction)")
         }
         guard evalEvery >= 1 else { throw ValidationError("--eval-every must be at least 1, got \(evalEvery)") }
-        guard ModelPreset(rawValue: preset) != nil else {
-            throw ValidationError("unknown preset '\(preset)'; expected one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
-        EngineThreads.configure(threads)
+        engine.configure(fallback: 1)
         let root = runsRoot.map { URL(fileURLWithPath: $0) }
             ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(nil), strategy: "bench-strategies")
         let data = try BenchStrategiesData.write(sftCount: demoExamples, seed: seed, to: root.appendingPathComponent("data"))
-        var base = RunOptions(modelPreset: preset, modelSeed: seed, sftData: data.sft.path,
+        var base = RunOptions(modelPreset: preset.rawValue, modelSeed: seed, sftData: data.sft.path,
                               preferenceData: data.preference.path, demoExamples: demoExamples,
                               evalFraction: evalFraction, dataSeed: seed,
                               batchSize: batchSize, learningRate: lr,
@@ -103,7 +99,7 @@ struct BenchStrategiesCommand: ParsableCommand {
             SweepRuns.report(run)
             runs.append(run)
         }
-        let settings = ["preset": preset, "demo_examples": String(demoExamples), "batch_size": String(batchSize),
+        let settings = ["preset": preset.rawValue, "demo_examples": String(demoExamples), "batch_size": String(batchSize),
                         "lr": String(lr), "epochs": String(epochs), "max_steps": String(budget),
                         "eval_every": String(evalEvery), "eval_fraction": String(evalFraction), "seed": String(seed), "lambda": String(lambda),
                         "threads": String(EngineThreads.count), "runs_root": root.path]

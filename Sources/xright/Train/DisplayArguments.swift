@@ -17,6 +17,16 @@ struct DisplayArguments: ParsableArguments {
     @Flag(help: "Draw with ASCII characters even on a UTF-8 terminal.")
     var ascii = false
 
+    /// An unknown theme is refused before the run directory is made (it used to end a started run).
+    func validate() throws {
+        guard let theme else { return }
+        let library = ThemeLibrary()
+        guard library.names.contains(theme) else {
+            throw ValidationError("no theme named '\(theme)'; the themes are: \(library.names.joined(separator: ", ")) "
+                                  + "(files NAME.theme in \(library.searchDirectories.map(\.path).joined(separator: ", ")))")
+        }
+    }
+
     /// The dashboard options, or nil when the run should print progress lines.
     func dashboardOptions(headless: Bool) -> DashboardOptions? {
         guard !headless, DashboardOptions.shouldUseTUI(stdoutIsTerminal: isatty(STDOUT_FILENO) == 1, noTUI: noTUI) else {
@@ -30,13 +40,14 @@ struct DisplayArguments: ParsableArguments {
 /// finish (quitting asks it to checkpoint and stop).
 enum LiveDashboard {
     static func run(_ session: TrainingSession, options: DashboardOptions, outputLog: URL) throws -> RunFinished {
-        let outcome = try Dashboard.run(session: session, options: options) { try session.start() }
+        let outcome = try Dashboard.run(session: session, options: options,
+                                        onInterrupt: { session.stop(bySignal: $0) }) { try session.start() }
         if outcome.terminalHungUp {
             // Like tmux: the screen is gone, the run is not. Output goes to the run directory from now on,
             // and SIGINT/SIGTERM (from `kill`) still stop it with a checkpoint.
             HangupGuard.redirectOutput(to: outputLog)
             printErr("terminal hung up (SIGHUP); training goes on without a screen: xright attach to watch it")
-            let signals = SignalStop { session.send(.stop) }
+            let signals = SignalStop { session.stop(bySignal: $0) }
             defer { signals.cancel() }
             return session.waitUntilFinished()!
         } else if session.status.finished == nil {

@@ -1,12 +1,13 @@
 import ArgumentParser
+import Data
 import Engine
 import Foundation
 import Training
 
 /// The options shared by `xright train` and `xright demo`.
 struct TrainArguments: ParsableArguments {
-    @Option(help: "Built-in model preset (tiny, demo, bench): a seeded random init. Default: demo, unless --model is given.")
-    var preset: String?
+    @Option(help: "Built-in model preset: a seeded random init. Default: demo, unless --model is given.")
+    var preset: ModelPreset?
 
     @Option(help: "Hugging Face model directory (config.json + model.safetensors [+ tokenizer.json]).")
     var model: String?
@@ -21,90 +22,87 @@ struct TrainArguments: ParsableArguments {
     var pref: String?
 
     @Option(help: "Data format when it cannot be detected from the content.")
-    var format: String?
+    var format: RecordFormat?
 
-    @Option(help: "Strategy: alright, maxright, mix, sft-then-dpo, dpo-then-sft, sft-only, dpo-only.")
-    var strategy: String = "alright"
+    @Option(help: "Training strategy.")
+    var strategy: StrategyName = .alright
 
-    @Option(help: "λ in [0, 1]: the weight (mix, sequential split) or probability (alright) of DPO.")
+    @Option(parsing: .unconditional, help: "λ in [0, 1]: the weight (mix, sequential split) or probability (alright) of DPO.")
     var lambda: Double = 0.5
 
-    @Option(help: "Epoch budget T (sequential strategies split it by λ).")
+    @Option(parsing: .unconditional, help: "Epoch budget T (sequential strategies split it by λ).")
     var epochs: Int = 1
 
-    @Option(help: "Stop after this many optimizer steps.")
+    @Option(parsing: .unconditional, help: "Stop after this many optimizer steps.")
     var maxSteps: Int?
 
-    @Option(help: "SFT sequences per step (DPO uses half as many pairs: the same number of sequences).")
+    @Option(parsing: .unconditional, help: "SFT sequences per step (DPO uses half as many pairs: the same number of sequences).")
     var batchSize: Int = 16
 
-    @Option(help: "Learning rate (constant unless --cosine).")
+    @Option(parsing: .unconditional, help: "Learning rate (constant unless --cosine).")
     var lr: Float = 1e-3
 
-    @Option(help: "Linear warm-up steps.")
+    @Option(parsing: .unconditional, help: "Linear warm-up steps.")
     var warmup: Int = 0
 
     @Flag(help: "Cosine decay to 10% of --lr over the run.")
     var cosine = false
 
-    @Option(help: "AdamW decoupled weight decay.")
+    @Option(parsing: .unconditional, help: "AdamW decoupled weight decay.")
     var weightDecay: Float = 0
 
-    @Option(help: "Clip the global gradient norm to this (0: no clipping).")
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this (0: no clipping).")
     var maxGradNorm: Double = 1
 
-    @Option(help: "DPO β (> 0).")
-    var beta: Double = 0.1
+    @OptionGroup var preference: PreferenceLossOptions
 
-    @Option(help: "DPO loss: sigmoid or ipo.")
-    var loss: String = "sigmoid"
-
-    @Option(help: "DPO label smoothing ε in [0, 0.5) (sigmoid loss).")
-    var labelSmoothing: Double = 0
-
-    @Option(help: "MAXRIGHT: re-evaluate both gaps every k steps (-1: only on the first batch).")
+    @Option(parsing: .unconditional, help: "MAXRIGHT: re-evaluate both gaps every k steps (-1: only on the first batch).")
     var maxEvalSteps: Int = 10
 
-    @Option(help: "Known optimum f_sft* (from an sft-only run or `xright optimum`).")
+    @Option(parsing: .unconditional, help: "Known optimum f_sft* (from an sft-only run or `xright optimum`).")
     var sftOpt: Double?
 
-    @Option(help: "Known optimum f_dpo* (from a dpo-only run).")
+    @Option(parsing: .unconditional, help: "Known optimum f_dpo* (from a dpo-only run).")
     var dpoOpt: Double?
 
     @Flag(help: "MAXRIGHT's stop rule: stop when an evaluation is within 1e-4 of an optimum (needs --sft-opt/--dpo-opt).")
     var stopRule = false
 
-    @Option(help: "LoRA rank on the --lora-targets layers (0: full fine-tuning).")
+    @Option(parsing: .unconditional, help: "LoRA rank on the --lora-targets layers (0: full fine-tuning).")
     var loraRank: Int = 0
 
-    @Option(help: "LoRA α (scale α/r).")
+    @Option(parsing: .unconditional, help: "LoRA α (scale α/r).")
     var loraAlpha: Float = 16
 
     @Option(help: "Comma-separated layers to adapt: query_key_value, dense, dense_h_to_4h, dense_4h_to_h.")
     var loraTargets: String = "query_key_value"
 
-    @Option(help: "Prompt template: xright (\"User: {prompt}\\nAssistant: \"), raw, alpaca, or a string with {prompt}.")
-    var template: String?
+    @Option(help: "Prompt template: xright (\"User: {prompt}\\nAssistant: \"), raw, alpaca, hh, or a string with {prompt}.",
+            transform: { try TemplateArgument.parse($0) })
+    var template: TemplateArgument?
 
-    @Option(help: "Truncate sequences to this many tokens (default: the model's positions).")
+    @Option(parsing: .unconditional, help: "Truncate sequences to this many tokens (default: the model's positions).")
     var maxLen: Int?
 
-    @Option(help: "Share of records held out for evaluation (deterministic, seeded).")
+    @Option(parsing: .unconditional, help: "Share of records held out for evaluation (deterministic, seeded).")
     var evalFraction: Double = 0.05
 
-    @Option(help: "Evaluate on the held-out sets every N steps (and at step 1).")
+    @Option(parsing: .unconditional, help: "Evaluate on the held-out sets every N steps (and at step 1).")
     var evalEvery: Int = 50
 
-    @Option(help: "Checkpoint every N steps (a checkpoint is also written on stop and on SIGINT/SIGTERM).")
+    @Option(parsing: .unconditional, help: "Checkpoint every N steps (a checkpoint is also written on stop and on SIGINT/SIGTERM).")
     var checkpointEvery: Int?
 
-    @Option(help: "Records of each kind the built-in demo task generates.")
+    @Option(parsing: .unconditional, help: "Keep the newest N checkpoints (0: all). The newest is never removed.")
+    var keepCheckpoints: Int = 5
+
+    @Option(parsing: .unconditional, help: "Records of each kind the built-in demo task generates.")
     var demoExamples: Int = 1200
 
     @Flag(help: "Treat any bad data record as an error instead of skipping it.")
     var strict = false
 
-    @Option(help: "Seed for the model init, data shuffles and ALRIGHT's draws.")
+    @Option(parsing: .unconditional, help: "Seed for the model init, data shuffles and ALRIGHT's draws.")
     var seed: UInt64 = 0
 
     @Option(help: "Directory for this run (default: <runs-root>/<time>-<strategy>).")
@@ -113,49 +111,71 @@ struct TrainArguments: ParsableArguments {
     @Option(help: "Where runs are created (default: $XRIGHT_RUNS or ./runs).")
     var runsRoot: String?
 
-    @Option(help: "Threads for the engine (default: all cores).")
-    var threads: Int?
+    @OptionGroup var engine: EngineThreadOptions
+
+    var threads: Int? { engine.threads }
 
     func validate() throws {
-        guard StrategyName(rawValue: strategy) != nil else {
-            throw ValidationError("unknown strategy '\(strategy)'; expected one of \(StrategyName.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard lambda.isFinite, (0...1).contains(lambda) else {
             throw ValidationError("--lambda must be a number in [0, 1], got \(lambda)")
         }
-        guard beta.isFinite, beta > 0 else { throw ValidationError("--beta must be a finite number > 0, got \(beta)") }
-        guard PreferenceLoss.Kind(rawValue: loss) != nil else {
-            throw ValidationError("--loss must be sigmoid or ipo, got '\(loss)'")
-        }
         if preset != nil && model != nil { throw ValidationError("give --preset or --model, not both") }
-        if let p = preset, ModelPreset(rawValue: p) == nil {
-            throw ValidationError("unknown preset '\(p)'; expected one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if stopRule && (sftOpt == nil || dpoOpt == nil) { throw ValidationError("--stop-rule needs --sft-opt and --dpo-opt") }
         if (sftOpt == nil) != (dpoOpt == nil) { throw ValidationError("give both --sft-opt and --dpo-opt, or neither") }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
+        for (name, value) in [("--sft-opt", sftOpt), ("--dpo-opt", dpoOpt)] {
+            if let v = value, !v.isFinite { throw ValidationError("\(name) must be a finite number, got \(v)") }
+        }
         if maxEvalSteps == 0 || maxEvalSteps < -1 { throw ValidationError("--max-eval-steps must be ≥ 1, or -1, got \(maxEvalSteps)") }
+        try Self.atLeast(1, epochs, "--epochs")
+        if let m = maxSteps { try Self.atLeast(1, m, "--max-steps") }
+        // DPO takes half a batch of pairs; beyond a million sequences a step would not fit in memory anyway.
+        guard (2...Self.largestBatch).contains(batchSize) else {
+            throw ValidationError("--batch-size must be between 2 and \(Self.largestBatch) sequences, got \(batchSize)")
+        }
+        guard lr.isFinite, lr > 0 else { throw ValidationError("--lr must be a finite number > 0, got \(lr)") }
+        try Self.atLeast(0, warmup, "--warmup")
+        guard weightDecay.isFinite, weightDecay >= 0 else {
+            throw ValidationError("--weight-decay must be a finite number ≥ 0, got \(weightDecay)")
+        }
+        guard maxGradNorm.isFinite, maxGradNorm >= 0 else {
+            throw ValidationError("--max-grad-norm must be a finite number ≥ 0 (0: no clipping), got \(maxGradNorm)")
+        }
+        try Self.atLeast(0, loraRank, "--lora-rank")
+        guard loraAlpha.isFinite, loraAlpha > 0 else { throw ValidationError("--lora-alpha must be a finite number > 0, got \(loraAlpha)") }
+        if let m = maxLen { try Self.atLeast(2, m, "--max-len") }
+        guard evalFraction.isFinite, evalFraction >= 0, evalFraction < 1 else {
+            throw ValidationError("--eval-fraction must be a number in [0, 1), got \(evalFraction)")
+        }
+        try Self.atLeast(0, evalEvery, "--eval-every")
+        if let c = checkpointEvery { try Self.atLeast(1, c, "--checkpoint-every") }
+        try Self.atLeast(0, keepCheckpoints, "--keep-checkpoints")
+        try Self.atLeast(1, demoExamples, "--demo-examples")
+    }
+
+    static let largestBatch = 1 << 20
+
+    private static func atLeast(_ minimum: Int, _ value: Int, _ name: String) throws {
+        guard value >= minimum else { throw ValidationError("\(name) must be at least \(minimum), got \(value)") }
     }
 
     func runOptions() throws -> RunOptions {
         let lambdaValue = try Lambda(lambda)
         let optima = sftOpt.flatMap { s in dpoOpt.map { Optima(sft: s, dpo: $0) } }
         let training = TrainingConfig(
-            strategy: StrategyName(rawValue: strategy)!, lambda: lambdaValue, seed: seed, maxEpochs: epochs,
+            strategy: strategy, lambda: lambdaValue, seed: seed, maxEpochs: epochs,
             maxSteps: maxSteps, maxEvalSteps: maxEvalSteps == -1 ? nil : maxEvalSteps,
             evalEvery: evalEvery > 0 ? evalEvery : nil, checkpointEvery: checkpointEvery, checkpointOnFinish: true,
+            keepCheckpoints: keepCheckpoints > 0 ? keepCheckpoints : nil,
             optima: optima, stopRule: stopRule ? OptimalityStopRule() : nil)
         let lora = loraRank > 0 ? LoRAConfig(rank: loraRank, alpha: loraAlpha,
                                              targets: loraTargets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
                                 : nil
         return RunOptions(
-            modelPreset: model == nil ? (preset ?? "demo") : nil, modelDirectory: model, modelSeed: seed,
-            tokenizer: tokenizer, sftData: sft, preferenceData: pref, dataFormat: format, demoExamples: demoExamples,
-            template: template, maxLength: maxLen, evalFraction: evalFraction, dataSeed: seed, strictData: strict,
+            modelPreset: model == nil ? (preset ?? .demo).rawValue : nil, modelDirectory: model, modelSeed: seed,
+            tokenizer: tokenizer, sftData: sft, preferenceData: pref, dataFormat: format?.rawValue, demoExamples: demoExamples,
+            template: template?.specification, maxLength: maxLen, evalFraction: evalFraction, dataSeed: seed, strictData: strict,
             batchSize: batchSize, learningRate: lr, warmupSteps: warmup, cosineDecay: cosine, weightDecay: weightDecay,
-            maxGradNorm: maxGradNorm, preference: PreferenceLoss(kind: PreferenceLoss.Kind(rawValue: loss)!, beta: beta,
-                                                                 labelSmoothing: labelSmoothing),
-            lora: lora, training: training)
+            maxGradNorm: maxGradNorm, preference: preference.preferenceLoss, lora: lora, training: training)
     }
 }
 

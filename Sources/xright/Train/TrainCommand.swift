@@ -4,6 +4,7 @@ import Dispatch
 import Engine
 import Foundation
 import Remote
+import Text
 import Training
 
 /// `xright train`: joint SFT + DPO training with one of the paper's strategies.
@@ -24,7 +25,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print one progress line a second instead of opening the dashboard (same as --no-tui).")
     var headless = false
 
-    @Option(help: "Continue the run in this directory from its latest checkpoint (its options are read from run.jsonl).")
+    @Option(help: """
+        Continue the run in this directory from its latest checkpoint (its options are read from run.jsonl; \
+        --max-steps, --eval-every, --checkpoint-every, --keep-checkpoints, --threads and the display options may \
+        be given anew).
+        """)
     var resume: String?
 
     @Flag(help: "Run in the background (own session; output to RUN_DIR/output.log) and print how to attach to it.")
@@ -34,12 +39,14 @@ struct TrainCommand: ParsableCommand {
         if detach {
             let chosen = resume ?? options.runDir
             let directory = chosen.map { URL(fileURLWithPath: $0) }
-                ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(options.runsRoot), strategy: options.strategy)
+                ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(options.runsRoot), strategy: options.strategy.rawValue)
             try DetachLauncher.launch(arguments: Array(CommandLine.arguments.dropFirst()), runDirectory: directory,
                                       addRunDir: chosen == nil)
             return
         }
-        try TrainRunner(arguments: options, display: display, headless: headless, resume: resume).execute()
+        let given = resume == nil ? [] : try ResumeOverrides.check(CommandLine.arguments.dropFirst())
+        try TrainRunner(arguments: options, display: display, headless: headless, resume: resume,
+                        resumeOverrides: given).execute()
     }
 }
 
@@ -49,11 +56,13 @@ struct TrainRunner {
     var display = DisplayArguments()
     let headless: Bool
     let resume: String?
+    /// Options given again with `--resume` that apply to the continued run (see `ResumeOverrides`).
+    var resumeOverrides: Set<String> = []
 
     func execute() throws {
         // A resumed run keeps its thread count unless told otherwise: results are bit-identical only then.
         let recordedThreads = try resume.flatMap { try RunSetup.engineThreads(ofRun: RunDirectory(URL(fileURLWithPath: $0))) }
-        EngineThreads.configure(arguments.threads ?? recordedThreads)
+        arguments.engine.configure(fallback: recordedThreads)
         let runDirectory: RunDirectory
         var options: RunOptions
         var checkpoint: URL?
@@ -64,19 +73,24 @@ struct TrainRunner {
                 throw CLIError("\(runDirectory.checkpoints.path): no complete checkpoint to resume from")
             }
             checkpoint = latest.directory
+            ResumeOverrides.apply(resumeOverrides, from: arguments, to: &options.training)
         } else {
             options = try arguments.runOptions()
             if options.training.optima == nil {
                 options.training.optima = Self.storedOptima(for: options, runsRoot: RunsRoot.resolve(arguments.runsRoot))
             }
             let url = arguments.runDir.map { URL(fileURLWithPath: $0) }
-                ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(arguments.runsRoot), strategy: arguments.strategy)
+                ?? RunsRoot.newRunDirectory(root: RunsRoot.resolve(arguments.runsRoot), strategy: arguments.strategy.rawValue)
             runDirectory = RunDirectory(url)
             if FileManager.default.fileExists(atPath: runDirectory.log.path) {
                 throw CLIError("\(runDirectory.log.path) exists: this directory holds a run already (use --resume to continue it)")
             }
             try runDirectory.create()
         }
+        // A run that fails before it begins leaves no empty directory behind (one it did not create is kept).
+        let createdHere = resume == nil
+        var began = false
+        defer { if createdHere, !began { Self.removeIfEmpty(runDirectory.url) } }
         if let note = SequentialSchedule.emptyPhaseNote(strategy: options.training.strategy, lambda: options.training.lambda,
                                                         epochBudget: options.training.maxEpochs) {
             printErr("warning: \(note)")
@@ -90,7 +104,9 @@ struct TrainRunner {
         let prepared = try RunSetup.prepare(options, runDirectory: runDirectory, resumeFrom: checkpoint,
                                             programVersion: XRightVersion.string) { progress.update($0 + "…") }
         progress.finish()
+        began = true
         printErr("run directory: \(runDirectory.url.path)")
+        if let note = Self.heldOutNote(prepared) { printErr("warning: \(note)") }
         for line in prepared.dataSummary { printErr("  " + line) }
         // Progress lines go to stderr only without the dashboard: they would scribble over the screen.
         if dashboard == nil { subscribeProgressLines(prepared.session) }
@@ -109,7 +125,7 @@ struct TrainRunner {
             // The dashboard handles Ctrl-C and SIGTERM itself (checkpoint, stop, terminal restored).
             finished = try LiveDashboard.run(prepared.session, options: dashboard, outputLog: runDirectory.outputLog)
         } else {
-            let signals = SignalStop { prepared.session.send(.stop) }
+            let signals = SignalStop { prepared.session.stop(bySignal: $0) }
             defer { signals.cancel() }
             try prepared.session.start()
             finished = prepared.session.waitUntilFinished()!
@@ -117,6 +133,23 @@ struct TrainRunner {
         try Self.saveFinalModel(prepared, runDirectory)
         printErr("finished at step \(finished.step): \(finished.reason.rawValue)\(finished.message.isEmpty ? "" : " (\(finished.message))")")
         if finished.reason == .nonFinite || finished.reason == .failed { throw ExitCode(2) }
+        // As shells expect of a program stopped by a signal: 128 + the signal's number.
+        if let signal = prepared.session.stoppingSignal { throw ExitCode(128 + signal) }
+    }
+
+    static func removeIfEmpty(_ directory: URL) {
+        guard let contents = try? FileManager.default.contentsOfDirectory(atPath: directory.path), contents.isEmpty else { return }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Held-out data is what the evaluations measure; without it for both objectives the setup turns them off
+    /// (ideal distance and stop rule need both): say so instead of silently showing none.
+    static func heldOutNote(_ prepared: PreparedRun) -> String? {
+        guard prepared.options.training.evalEvery != nil, prepared.session.config.evalEvery == nil else { return nil }
+        let empty = prepared.dataSummary.filter { $0.contains(" 0 held-out") }
+            .map { $0.hasPrefix("sft") ? "SFT examples" : "DPO pairs" }
+        return "no held-out \(empty.isEmpty ? "data" : empty.joined(separator: " or ")) (--eval-fraction "
+            + "\(prepared.options.evalFraction)): held-out evaluation is off for this run"
     }
 
     private func subscribeProgressLines(_ session: TrainingSession) {
@@ -161,6 +194,10 @@ struct TrainRunner {
         } ?? prepared.options.modelDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent("tokenizer.json") }
             .flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
         try ModelDirectory.save(prepared.backend.model, to: final, mergeAdapters: true, tokenizerFile: tokenizerFile)
+        if tokenizerFile == nil, prepared.tokenizer is ByteTokenizer {
+            // The byte tokenizer has no file of its own: write it as a tokenizer.json so final/ is complete.
+            try DurableFile.write(try ByteTokenizer.tokenizerJSON(), to: final.appendingPathComponent("tokenizer.json"))
+        }
         if prepared.backend.model.adapters != nil {
             try ModelDirectory.saveAdapters(prepared.backend.model, to: runDirectory.url.appendingPathComponent("adapters"))
         }
@@ -168,21 +205,22 @@ struct TrainRunner {
     }
 }
 
-/// Turns SIGINT and SIGTERM into one call (a graceful stop with a checkpoint); a second signal exits at once.
+/// Turns SIGINT and SIGTERM into one call with the signal's number (a graceful stop with a checkpoint); a second
+/// signal exits at once with 128 + its number.
 final class SignalStop {
     private var sources: [DispatchSourceSignal] = []
     private var fired = false
 
-    init(_ handler: @escaping () -> Void) {
+    init(_ handler: @escaping (Int32) -> Void) {
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
                 guard let self else { return }
-                if self.fired { _exit(130) }
+                if self.fired { _exit(128 + sig) }
                 self.fired = true
-                printErr("stopping after the current step (checkpointing); signal again to quit at once")
-                handler()
+                printErr("\(SignalName.of(sig)): stopping after the current step (checkpointing); signal again to quit at once")
+                handler(sig)
             }
             source.resume()
             sources.append(source)
@@ -243,3 +281,41 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 func printErr(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+/// Options given again with `--resume`. The run's own options come from its log; a few bounds and periods may
+/// change (a new step budget, evaluation and checkpoint periods, threads, display); anything that decides what
+/// the steps compute is refused rather than silently ignored.
+enum ResumeOverrides {
+    static let applied = ["--max-steps", "--eval-every", "--checkpoint-every", "--keep-checkpoints", "--threads"]
+    static let display = ["--resume", "--headless", "--no-tui", "--theme", "--no-gpu", "--ascii", "--detach", "--help", "-h"]
+
+    /// The applied options among `arguments` (the command line after the program name); throws naming those
+    /// that cannot change.
+    static func check<Arguments: Sequence<String>>(_ arguments: Arguments) throws -> Set<String> {
+        var given = Set<String>(), refused = [String]()
+        for argument in arguments where argument.hasPrefix("-") && argument != "-" && Double(argument) == nil {
+            let name = String(argument.split(separator: "=", maxSplits: 1)[0])
+            guard name != "train" else { continue }
+            if applied.contains(name) { given.insert(name) }
+            else if !display.contains(name), !refused.contains(name) { refused.append(name) }
+        }
+        guard refused.isEmpty else {
+            throw ValidationError("""
+                --resume continues a run with the options it was started with (read from its run.jsonl); \
+                these cannot change: \(refused.joined(separator: ", ")). To change λ or the strategy of a live run, \
+                use `xright ctl RUN_DIR lambda X` or the dashboard; for other settings start a new run. Options \
+                that apply on resume: \(applied.joined(separator: ", ")) and the display options.
+                """)
+        }
+        return given
+    }
+
+    static func apply(_ given: Set<String>, from arguments: TrainArguments, to training: inout TrainingConfig) {
+        if given.contains("--max-steps") { training.maxSteps = arguments.maxSteps }
+        if given.contains("--eval-every") { training.evalEvery = arguments.evalEvery > 0 ? arguments.evalEvery : nil }
+        if given.contains("--checkpoint-every") { training.checkpointEvery = arguments.checkpointEvery }
+        if given.contains("--keep-checkpoints") {
+            training.keepCheckpoints = arguments.keepCheckpoints > 0 ? arguments.keepCheckpoints : nil
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Dashboard
+import Data
+import Engine
+import Foundation
+import JSON
+import Remote
+import Text
+import Training
+
+/// One fuzz target per parser, chosen by `XRIGHT_FUZZ_TARGET` (scripts/fuzz sets it). Each takes the input as
+/// the file or text a user could hand xright and runs the same entry point the program uses; a thrown error is
+/// the expected answer to bad input, a crash, trap, hang or runaway allocation is a finding (docs/FUZZING.md).
+enum FuzzTarget: String, CaseIterable {
+    case json, safetensors, config, tokenizer, gpt2Vocabulary = "gpt2-vocab"
+    case dataAlpaca = "data-alpaca", dataPromptResponse = "data-prompt-response"
+    case dataPreference = "data-preference", dataHH = "data-hh", dataShareGPT = "data-sharegpt"
+    case dataDetect = "data-detect", dataGzip = "data-gzip"
+    case runLog = "run-log", lineFramer = "line-framer", clientMessage = "client-message", serverMessage = "server-message"
+    case theme
+
+    static let selected: FuzzTarget = {
+        let name = ProcessInfo.processInfo.environment["XRIGHT_FUZZ_TARGET"] ?? ""
+        guard let target = FuzzTarget(rawValue: name) else {
+            FileHandle.standardError.write(Data("XRIGHT_FUZZ_TARGET must be one of: \(allCases.map(\.rawValue).joined(separator: " "))\n".utf8))
+            exit(2)
+        }
+        return target
+    }()
+}
+
+/// Inputs that must reach a parser as a file go to one scratch file per process (libFuzzer forks workers).
+enum Scratch {
+    static let directory: URL = {
+        // Memory-backed when there is /dev/shm: the file-based targets spend most of an execution writing it.
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let url = URL(fileURLWithPath: base).appendingPathComponent("xright-fuzz-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
+    static func file(_ name: String, _ data: Data) -> URL {
+        let url = directory.appendingPathComponent(name)
+        FileManager.default.createFile(atPath: url.path, contents: data)
+        return url
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let data = start.map { Data(bytes: $0, count: count) } ?? Data()
+    run(FuzzTarget.selected, data)
+    return 0
+}
+
+private func run(_ target: FuzzTarget, _ data: Data) {
+    let text = String(decoding: data, as: UTF8.self)
+    switch target {
+    case .json:
+        _ = try? JSONValue.parse([UInt8](data), allowsByteOrderMark: true)
+    case .safetensors:
+        guard let file = try? SafeTensorsFile(contentsOf: Scratch.file("model.safetensors", data)) else { return }
+        // Every tensor the header admits must convert without reading outside the file.
+        for name in file.tensorNames { _ = try? file.floats(name) }
+    case .config:
+        _ = try? GPTNeoXConfig(contentsOf: Scratch.file("config.json", data))
+    case .tokenizer:
+        guard let tokenizer = try? BPETokenizer(tokenizerJSON: Scratch.file("tokenizer.json", data)) else { return }
+        let ids = tokenizer.encode("Hello, wörld!\n  <|endoftext|> 123")
+        _ = tokenizer.decode(ids)
+    case .gpt2Vocabulary:
+        // encoder.json from the input, a fixed small merges file: the GPT-2 pair reader.
+        let encoder = Scratch.file("encoder.json", data)
+        let merges = Scratch.file("vocab.bpe", Data("#version: 0.2\nh e\nl l\n".utf8))
+        if let tokenizer = try? BPETokenizer(encoderJSON: encoder, merges: merges) { _ = tokenizer.encode("hello") }
+    case .dataAlpaca: readRecords(data, name: "data.jsonl", format: .alpaca)
+    case .dataPromptResponse: readRecords(data, name: "data.jsonl", format: .promptResponse)
+    case .dataPreference: readRecords(data, name: "data.jsonl", format: .promptChosenRejected)
+    case .dataHH: readRecords(data, name: "data.jsonl", format: .anthropicHH)
+    case .dataShareGPT: readRecords(data, name: "data.json", format: .sharegpt)
+    case .dataDetect: readRecords(data, name: "data.json", format: nil)
+    case .dataGzip: readRecords(data, name: "data.jsonl.gz", format: nil)
+    case .runLog:
+        _ = try? RunLogReader.read(Scratch.file("run.jsonl", data))
+    case .lineFramer:
+        // The first byte picks a chunk size, so message boundaries fall anywhere in the reads.
+        var framer = LineFramer(maxMessageBytes: 4096)
+        let chunk = max(1, Int(data.first ?? 1) % 64)
+        let body = data.dropFirst()
+        var offset = body.startIndex
+        let decoder = RunLogCoding.makeDecoder()
+        while offset < body.endIndex {
+            let end = min(body.endIndex, offset + chunk)
+            let piece = body[offset..<end]
+            let ok: Bool = piece.withUnsafeBytes { raw in
+                do {
+                    try framer.feed(raw) { line in _ = try? decoder.decode(ClientRequest.self, from: Data(line)) }
+                    return true
+                } catch { return false }
+            }
+            if !ok { break }
+            offset = end
+        }
+    case .clientMessage:
+        _ = try? RunLogCoding.makeDecoder().decode(ClientRequest.self, from: data)
+    case .serverMessage:
+        _ = try? RunLogCoding.makeDecoder().decode(ServerMessage.self, from: data)
+    case .theme:
+        _ = try? Theme.parse(text, name: "fuzz", file: "fuzz.theme")
+    }
+}
+
+private func readRecords(_ data: Data, name: String, format: RecordFormat?) {
+    let url = Scratch.file(name, data)
+    let options = ReadOptions(format: format, strict: false, maxRecordBytes: 1 << 20)
+    guard let reader = try? DatasetReader(path: url.path, options: options) else { return }
+    var count = 0
+    // A bounded number of records: the reader streams, the fuzzer should not time out on a long valid input.
+    while count < 10_000, (try? reader.next()) != nil { count += 1 }
+}
