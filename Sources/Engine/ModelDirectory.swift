@@ -38,26 +38,7 @@ public enum ModelDirectory {
                             tokenizerFile: URL? = nil) throws {
         try createDirectory(directory)
         try model.config.write(to: directory.appendingPathComponent("config.json"))
-        var merged: [String: [Float]] = [:]
-        if mergeAdapters, let adapters = model.adapters {
-            for layer in 0..<model.config.numLayers {
-                for site in LinearSite.all(model.config) where adapters.config.targets.contains(site.shortName) {
-                    let base = "gpt_neox.layers.\(layer).\(site.path)"
-                    var w = model.parameters.array(base + ".weight")
-                    let a = adapters.parameters.array(base + ".lora_A.weight")
-                    let b = adapters.parameters.array(base + ".lora_B.weight")
-                    let r = adapters.config.rank, s = adapters.config.scale
-                    for o in 0..<site.outFeatures {
-                        for k in 0..<r {
-                            let bs = b[o * r + k] * s
-                            if bs == 0 { continue }
-                            for i in 0..<site.inFeatures { w[o * site.inFeatures + i] += bs * a[k * site.inFeatures + i] }
-                        }
-                    }
-                    merged[base + ".weight"] = w
-                }
-            }
-        }
+        let merged = mergeAdapters ? model.mergedAdapterWeights() : [:]
         try write(model.parameters, replacing: merged, to: directory.appendingPathComponent("model.safetensors"),
                   metadata: ["format": "pt"])
         if let tokenizerFile { try copyReplacing(tokenizerFile, to: directory.appendingPathComponent("tokenizer.json")) }
