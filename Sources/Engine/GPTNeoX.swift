@@ -9,7 +9,7 @@ public final class GPTNeoX: @unchecked Sendable {
     public let config: GPTNeoXConfig
     public let parameters: ParameterSet
     public var adapters: LoRAAdapters? { linears.adapters }
-    let rotary: RotaryTable
+    private(set) var rotary: RotaryTable
     private var workspace = Workspace()
     private let names: [LayerNames]
     private let linears: BlockLinears
@@ -51,7 +51,7 @@ public final class GPTNeoX: @unchecked Sendable {
         self.config = config
         parameters = ParameterSet(Self.parameterSpecs(config))
         rotary = RotaryTable(headSize: config.headSize, rotaryPct: config.rotaryPct, base: config.rotaryBase,
-                             maxPositions: config.maxPositions)
+                             maxPositions: min(config.maxPositions, RotaryTable.initialPositions))
         names = (0..<config.numLayers).map { LayerNames(layer: $0) }
         linears = BlockLinears(layerPrefixes: (0..<config.numLayers).map { "gpt_neox.layers.\($0)." },
                                sites: Self.sites(config))
@@ -98,6 +98,7 @@ public final class GPTNeoX: @unchecked Sendable {
         precondition(N > 0, "empty batch")
         precondition(batch.sequences.lengths.max()! <= c.maxPositions,
                      "sequence longer than max_position_embeddings \(c.maxPositions)")
+        rotary = rotary.covering(batch.sequences.lengths.max()!, limit: c.maxPositions)
         let ws = workspace
         ws.reserve(config: c, batch: batch)
         linears.reserve(tokens: N)

@@ -9,7 +9,7 @@ public final class Llama: @unchecked Sendable {
     public let config: LlamaConfig
     public let parameters: ParameterSet
     public var adapters: LoRAAdapters? { linears.adapters }
-    let rotary: RotaryTable
+    private(set) var rotary: RotaryTable
     private let workspace = Workspace()
     private let names: [LayerNames]
     private let linears: BlockLinears
@@ -55,7 +55,7 @@ public final class Llama: @unchecked Sendable {
         self.config = config
         parameters = ParameterSet(Self.parameterSpecs(config))
         rotary = RotaryTable(headSize: config.headDim, rotaryPct: 1, base: config.ropeTheta,
-                             maxPositions: config.maxPositions, llama3: config.llama3Scaling)
+                             maxPositions: min(config.maxPositions, RotaryTable.initialPositions), llama3: config.llama3Scaling)
         names = (0..<config.numLayers).map { LayerNames(layer: $0) }
         linears = BlockLinears(layerPrefixes: (0..<config.numLayers).map(Self.layerPrefix), sites: Self.sites(config))
         outputName = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
@@ -105,6 +105,7 @@ public final class Llama: @unchecked Sendable {
         precondition(N > 0, "empty batch")
         precondition(batch.sequences.lengths.max()! <= c.maxPositions,
                      "sequence longer than max_position_embeddings \(c.maxPositions)")
+        rotary = rotary.covering(batch.sequences.lengths.max()!, limit: c.maxPositions)
         let ws = workspace
         ws.reserve(config: c, batch: batch)
         linears.reserve(tokens: N)

@@ -1,40 +1,98 @@
 import Foundation
 
-/// A Hugging Face model directory: `config.json` + `model.safetensors` (+ `tokenizer.json`, copied through).
-/// LoRA adapters save PEFT-style: `adapter_config.json` + `adapter_model.safetensors`.
+/// A Hugging Face model directory: `config.json` + `model.safetensors` or a sharded
+/// `model.safetensors.index.json` (+ `tokenizer.json`, copied through). The architecture follows config.json's
+/// `model_type`. LoRA adapters save PEFT-style: `adapter_config.json` + `adapter_model.safetensors`.
 public enum ModelDirectory {
+    /// Every `model_type` `load` accepts.
+    public static let supportedModelTypes = ["gpt_neox"] + LlamaConfig.supportedModelTypes
+
     /// Buffers a snapshot may carry that are not parameters (DESIGN §3): recomputed, never read.
     static func isIgnoredBuffer(_ name: String) -> Bool {
         name.hasSuffix("attention.bias") || name.hasSuffix("attention.masked_bias") || name.hasSuffix("rotary_emb.inv_freq")
     }
 
-    /// Loads config and weights; every parameter must be present with the config's shape.
-    public static func load(_ directory: URL) throws -> GPTNeoX {
-        let config = try GPTNeoXConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        let model = GPTNeoX(config: config)
-        let weightsURL = directory.appendingPathComponent("model.safetensors")
-        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-            throw EngineError.io(file: weightsURL.path, message: "missing (a model directory needs model.safetensors; "
-                                 + "sharded or .bin checkpoints are not supported)")
+    /// Loads config and weights of whichever supported architecture config.json names.
+    public static func load(_ directory: URL) throws -> any CausalLanguageModel {
+        let configURL = directory.appendingPathComponent("config.json")
+        let fields = try ConfigFields.read(configURL)
+        switch try fields.string("model_type") {
+        case nil, "gpt_neox": return try load(directory, as: GPTNeoX.self)
+        case let type? where LlamaConfig.supportedModelTypes.contains(type): return try load(directory, as: Llama.self)
+        case let type?:
+            throw EngineError.invalidConfig(file: configURL.path, field: "model_type",
+                                            expected: "one of \(supportedModelTypes.joined(separator: ", "))",
+                                            got: "\"\(type)\"")
         }
-        let file = try SafeTensorsFile(contentsOf: weightsURL)
-        for e in model.parameters.entries {
-            // Older snapshots prefix nothing; some tools save `gpt_neox.`-less names for the LM head only.
-            try file.read(e.name, expectedShape: e.shape,
-                          into: UnsafeMutableBufferPointer(start: model.parameters.values.pointer + e.offset, count: e.count))
+    }
+
+    /// Loads a directory as a given architecture. Every parameter must be present with the config's shape, and
+    /// the config is checked against the weight files before anything of its size is allocated, so a config
+    /// that claims more than the files hold is refused at once (issue #18, finding 2).
+    public static func load<Model: CausalLanguageModel>(_ directory: URL, as: Model.Type) throws -> Model {
+        let configURL = directory.appendingPathComponent("config.json")
+        let config = try readConfig(Model.Config.self, configURL)
+        let weights = try ModelWeights(directory: directory)
+        try checkLayerCount(config, configURL, weights)
+        let specs = Model.parameterSpecs(config)
+        for spec in specs {
+            guard let shape = weights.shape(of: spec.name) else {
+                throw EngineError.io(file: weights.description, message: "missing tensor '\(spec.name)' (expected shape "
+                                     + "\(spec.shape), from \(configURL.lastPathComponent))")
+            }
+            guard shape == spec.shape else {
+                throw EngineError.io(file: weights.description, message: "tensor '\(spec.name)' has shape \(shape), but "
+                                     + "\(configURL.path) implies \(spec.shape)")
+            }
         }
-        let known = Set(model.parameters.entries.map(\.name))
-        let unexpected = file.tensorNames.filter { !known.contains($0) && !isIgnoredBuffer($0) }
+        let known = Set(specs.map(\.name))
+        let unexpected = weights.tensorNames.filter { !known.contains($0) && !isIgnoredBuffer($0) && !isTiedHead($0, config) }
         if let first = unexpected.first {
-            throw EngineError.io(file: weightsURL.path, message: "unexpected tensor '\(first)' (\(unexpected.count) in all) "
-                                 + "for a GPT-NeoX model with \(config.numLayers) layers")
+            throw EngineError.io(file: weights.description, message: "unexpected tensor '\(first)' (\(unexpected.count) in all) "
+                                 + "for a \(config.modelType) model with \(config.numLayers) layers")
+        }
+        let model = Model(config: config)
+        for e in model.parameters.entries {
+            try weights.read(e.name, expectedShape: e.shape,
+                             into: UnsafeMutableBufferPointer(start: model.parameters.values.pointer + e.offset, count: e.count))
         }
         return model
     }
 
+    static func readConfig<Config: ModelConfiguration>(_ type: Config.Type, _ url: URL) throws -> Config {
+        switch type {
+        case is GPTNeoXConfig.Type: return try GPTNeoXConfig(contentsOf: url) as! Config
+        case is LlamaConfig.Type: return try LlamaConfig(contentsOf: url) as! Config
+        default: preconditionFailure("no config reader for \(type)")
+        }
+    }
+
+    /// Some tied snapshots store the head anyway; with tied embeddings it is the embedding and is not read.
+    static func isTiedHead(_ name: String, _ config: some ModelConfiguration) -> Bool {
+        name == "lm_head.weight" && (config as? LlamaConfig)?.tieWordEmbeddings == true
+    }
+
+    /// The number of blocks must match the weights before specs are built (a config claiming 10⁹ layers would
+    /// otherwise build 10⁹ names). Layer indices come from names `….layers.N.…`.
+    static func checkLayerCount(_ config: some ModelConfiguration, _ configURL: URL, _ weights: ModelWeights) throws {
+        var layers = Set<Int>()
+        for name in weights.tensorNames {
+            guard let range = name.range(of: "layers.") else { continue }
+            let digits = name[range.upperBound...].prefix { $0.isNumber }
+            if let n = Int(digits) { layers.insert(n) }
+        }
+        let count = (layers.max() ?? -1) + 1
+        guard config.numLayers <= count else {
+            throw EngineError.invalidConfig(file: configURL.path, field: "num_hidden_layers",
+                                            expected: "at most \(count) (\(weights.description) holds layers 0..<\(count); "
+                                                + "nothing for layers.\(count))",
+                                            got: "\(config.numLayers)")
+        }
+    }
+
     /// Writes config.json and model.safetensors (F32), with LoRA adapters merged into the weights when
     /// `mergeAdapters` (W + (α/r)·B·A), so the result loads in `transformers` as a plain model.
-    public static func save(_ model: GPTNeoX, to directory: URL, mergeAdapters: Bool = true,
+    public static func save(_ model: some CausalLanguageModel, to directory: URL, mergeAdapters: Bool = true,
                             tokenizerFile: URL? = nil) throws {
         try createDirectory(directory)
         try model.config.write(to: directory.appendingPathComponent("config.json"))
@@ -45,7 +103,7 @@ public enum ModelDirectory {
     }
 
     /// Writes the adapters alone, in PEFT's layout (`base_model.model.` prefix, adapter_config.json).
-    public static func saveAdapters(_ model: GPTNeoX, to directory: URL) throws {
+    public static func saveAdapters(_ model: some CausalLanguageModel, to directory: URL) throws {
         guard let adapters = model.adapters else {
             throw EngineError.invalidInput(what: "save adapters", message: "the model has no LoRA adapters attached")
         }
@@ -62,7 +120,7 @@ public enum ModelDirectory {
     }
 
     /// Loads PEFT adapters saved by `saveAdapters` onto `model` (which must have the same architecture).
-    public static func loadAdapters(into model: GPTNeoX, from directory: URL) throws {
+    public static func loadAdapters(into model: some CausalLanguageModel, from directory: URL) throws {
         let configURL = directory.appendingPathComponent("adapter_config.json")
         guard let json = (try? JSONSerialization.jsonObject(with: Data(contentsOf: configURL))) as? [String: Any] else {
             throw EngineError.io(file: configURL.path, message: "missing or not a JSON object")

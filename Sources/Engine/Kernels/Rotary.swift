@@ -36,8 +36,13 @@ public struct RotaryTable: Sendable {
     /// [maxPositions, rotaryDims/2]
     let cos: [Float]
     let sin: [Float]
+    private let headSize: Int, rotaryPct: Double, base: Double, llama3: Llama3RopeScaling?
 
     public init(headSize: Int, rotaryPct: Double, base: Double, maxPositions: Int, llama3: Llama3RopeScaling? = nil) {
+        self.headSize = headSize
+        self.rotaryPct = rotaryPct
+        self.base = base
+        self.llama3 = llama3
         // HF: rotary_ndims = int(head_size * rotary_pct); frequencies use the even indices up to it.
         var dims = Int(Double(headSize) * rotaryPct)
         dims -= dims % 2
@@ -110,6 +115,17 @@ public enum Rotary {
 }
 
 extension RotaryTable {
+    /// Positions a model builds its table for up front; longer sequences grow it (`covering`), so a config's
+    /// max_position_embeddings (up to millions) costs nothing until a sequence needs it.
+    static let initialPositions = 4096
+
+    /// This table, or a bigger one when `positions` exceed it (doubling, at most `limit`).
+    func covering(_ positions: Int, limit: Int) -> RotaryTable {
+        if positions <= maxPositions { return self }
+        return RotaryTable(headSize: headSize, rotaryPct: rotaryPct, base: base,
+                           maxPositions: min(limit, max(positions, 2 * maxPositions)), llama3: llama3)
+    }
+
     /// sin(θ_index) at `position` (tests and diagnostics).
     public func sinValue(position: Int, index: Int) -> Float { sin[position * (rotaryDims / 2) + index] }
 }
