@@ -32,17 +32,23 @@ public enum ModelDirectory {
     public static func load<Model: CausalLanguageModel>(_ directory: URL, as: Model.Type) throws -> Model {
         let configURL = directory.appendingPathComponent("config.json")
         let config = try readConfig(Model.Config.self, configURL)
-        let weights = try ModelWeights(directory: directory)
-        try checkLayerCount(config, configURL, weights)
+        return try build(Model.self, config: config, configSource: configURL.path,
+                         weights: try ModelWeights(directory: directory))
+    }
+
+    /// Checks `config` against the tensors' shapes, then allocates the model and reads the weights into it.
+    static func build<Model: CausalLanguageModel>(_: Model.Type, config: Model.Config, configSource: String,
+                                                  weights: some WeightSource) throws -> Model {
+        try checkLayerCount(config, configSource, weights)
         let specs = Model.parameterSpecs(config)
         for spec in specs {
             guard let shape = weights.shape(of: spec.name) else {
                 throw EngineError.io(file: weights.description, message: "missing tensor '\(spec.name)' (expected shape "
-                                     + "\(spec.shape), from \(configURL.lastPathComponent))")
+                                     + "\(spec.shape), from \(configSource))")
             }
             guard shape == spec.shape else {
                 throw EngineError.io(file: weights.description, message: "tensor '\(spec.name)' has shape \(shape), but "
-                                     + "\(configURL.path) implies \(spec.shape)")
+                                     + "\(configSource) implies \(spec.shape)")
             }
         }
         let known = Set(specs.map(\.name))
@@ -74,7 +80,7 @@ public enum ModelDirectory {
 
     /// The number of blocks must match the weights before specs are built (a config claiming 10⁹ layers would
     /// otherwise build 10⁹ names). Layer indices come from names `….layers.N.…`.
-    static func checkLayerCount(_ config: some ModelConfiguration, _ configURL: URL, _ weights: ModelWeights) throws {
+    static func checkLayerCount(_ config: some ModelConfiguration, _ configSource: String, _ weights: some WeightSource) throws {
         var layers = Set<Int>()
         for name in weights.tensorNames {
             guard let range = name.range(of: "layers.") else { continue }
@@ -83,7 +89,7 @@ public enum ModelDirectory {
         }
         let count = (layers.max() ?? -1) + 1
         guard config.numLayers <= count else {
-            throw EngineError.invalidConfig(file: configURL.path, field: "num_hidden_layers",
+            throw EngineError.invalidConfig(file: configSource, field: "num_hidden_layers",
                                             expected: "at most \(count) (\(weights.description) holds layers 0..<\(count); "
                                                 + "nothing for layers.\(count))",
                                             got: "\(config.numLayers)")

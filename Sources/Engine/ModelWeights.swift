@@ -1,10 +1,20 @@
 import Foundation
 import JSON
 
+/// Where a model's tensors come from, under their Hugging Face names: a directory's safetensors files, or a GGUF
+/// file. Loading checks every shape through `shape(of:)` (headers only) before reading anything.
+protocol WeightSource {
+    /// The file (or index) named in errors.
+    var description: String { get }
+    var tensorNames: [String] { get }
+    func shape(of name: String) -> [Int]?
+    func read(_ name: String, expectedShape: [Int], into buffer: UnsafeMutableBufferPointer<Float>) throws
+}
+
 /// The weight files of a Hugging Face model directory: `model.safetensors`, or the shards listed by
 /// `model.safetensors.index.json` (`weight_map`: tensor name → shard file). Files stay memory-mapped; tensors
 /// (F32, F16, BF16) are converted to Float when read.
-struct ModelWeights: CustomStringConvertible {
+struct ModelWeights: WeightSource {
     private let files: [SafeTensorsFile]
     /// tensor name → index into `files`
     private let location: [String: Int]
