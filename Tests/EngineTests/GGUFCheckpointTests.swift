@@ -148,6 +148,13 @@ final class GGUFCheckpointTests: XCTestCase {
             XCTAssertTrue("\($0)".hasSuffix("metadata 'llama.attention.head_count_kv' is 3: expected a positive "
                 + "divisor of the head count 4"), "\($0)")
         }
+        b.metadata.removeLast(2)  // both head counts: 3 heads, KV heads defaulting to 3
+        b.add("llama.attention.head_count", u32: 3)
+        try Data(b.bytes()).write(to: other)
+        XCTAssertThrowsError(try GGUFCheckpoint(contentsOf: other)) {
+            XCTAssertTrue("\($0)".hasSuffix("metadata 'llama.embedding_length' 8 is not a multiple of "
+                + "'llama.attention.head_count' 3, and no 'llama.attention.key_length' gives the head size"), "\($0)")
+        }
     }
 
     private func assertConfig(_ checkpoint: GGUFCheckpoint, matches expected: [String: Any],

@@ -61,10 +61,14 @@ public struct GGUFCheckpoint: @unchecked Sendable {
             throw fail("metadata '\(prefix)attention.head_count_kv' is \(kvHeads): expected a positive divisor of "
                 + "the head count \(heads)")
         }
-        let headDim = try file.integer(prefix + "attention.key_length") ?? hidden / heads
-        guard headDim > 0, headDim % 2 == 0, file.metadata[prefix + "attention.key_length"] != nil
-                || hidden % heads == 0 else {
-            throw fail("head size: hidden size \(hidden) over \(heads) heads is not an even whole number")
+        let statedHeadDim = try file.integer(prefix + "attention.key_length")
+        if statedHeadDim == nil, hidden % heads != 0 {
+            throw fail("metadata '\(prefix)embedding_length' \(hidden) is not a multiple of "
+                + "'\(prefix)attention.head_count' \(heads), and no '\(prefix)attention.key_length' gives the head size")
+        }
+        let headDim = statedHeadDim ?? hidden / heads
+        guard headDim > 0, headDim % 2 == 0 else {
+            throw fail("head size \(headDim): expected a positive even number (rope rotates pairs)")
         }
 
         var hfByGGUF: [String: String] = [:]
