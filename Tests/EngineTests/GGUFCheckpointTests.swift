@@ -31,13 +31,13 @@ struct TransformersGGUFGolden {
 final class GGUFCheckpointTests: XCTestCase {
     private func fixture(_ name: String) -> URL { TestPaths.fixture("EngineTests", "gguf/\(name)") }
 
-    func testTiedAndUntiedLlamasMatchTransformers() throws {
-        for label in ["tied", "untied"] {
-            let checkpoint = try GGUFCheckpoint(contentsOf: fixture("tiny_llama_\(label).gguf"))
-            let golden = try TransformersGGUFGolden(fixture("tiny_llama_\(label).expected.txt"))
+    func testTiedAndUntiedLlamasAndAQwen2MatchTransformers() throws {
+        for label in ["llama_tied", "llama_untied", "qwen2"] {
+            let checkpoint = try GGUFCheckpoint(contentsOf: fixture("tiny_\(label).gguf"))
+            let golden = try TransformersGGUFGolden(fixture("tiny_\(label).expected.txt"))
             try assertConfig(checkpoint, matches: golden.config)
             XCTAssertEqual(checkpoint.tensorNames, golden.tensors.map(\.name).sorted(), label)
-            XCTAssertEqual(checkpoint.tensorNames.contains("lm_head.weight"), label == "untied")
+            XCTAssertEqual(checkpoint.tensorNames.contains("lm_head.weight"), label != "llama_tied")
             for tensor in golden.tensors {
                 let values = try checkpoint.floats(tensor.name, expectedShape: tensor.shape)
                 for (index, expected) in tensor.samples {
@@ -47,6 +47,18 @@ final class GGUFCheckpointTests: XCTestCase {
                 XCTAssertEqual(sum, tensor.sum, accuracy: 1e-9 * max(1, abs(tensor.sum)), "\(label) \(tensor.name)")
             }
         }
+    }
+
+    /// Qwen2 files are written unpermuted (llama.cpp permutes only Llama), and carry q/k/v biases.
+    func testQwen2TensorsPassThroughWithBiases() throws {
+        let checkpoint = try GGUFCheckpoint(contentsOf: fixture("tiny_qwen2.gguf"))
+        XCTAssertEqual(checkpoint.architecture, "qwen2")
+        XCTAssertEqual(try checkpoint.floats("model.layers.0.self_attn.q_proj.weight"),
+                       try checkpoint.file.floats("blk.0.attn_q.weight"))
+        XCTAssertEqual(checkpoint.shape(of: "model.layers.1.self_attn.k_proj.bias"), [32])
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: checkpoint.configJSON) as? [String: Any])
+        XCTAssertEqual(config["architectures"] as? [String], ["Qwen2ForCausalLM"])
+        XCTAssertEqual(config["attention_bias"] as? Bool, true)
     }
 
     /// Q and K rows come back in Hugging Face order: within each head, GGUF row 2i + p is row p · half + i.
@@ -155,6 +167,33 @@ final class GGUFCheckpointTests: XCTestCase {
             XCTAssertTrue("\($0)".hasSuffix("metadata 'llama.embedding_length' 8 is not a multiple of "
                 + "'llama.attention.head_count' 3, and no 'llama.attention.key_length' gives the head size"), "\($0)")
         }
+    }
+
+    /// Keys transformers does not map are still kept: llama.cpp's rope scaling, and tensors without a
+    /// Hugging Face name are listed rather than dropped silently.
+    func testRopeScalingAndUnmappedTensors() throws {
+        var b = GGUFValidationTests.Builder()
+        b.add("general.architecture", string: "llama")
+        for key in ["embedding_length", "feed_forward_length"] { b.add("llama.\(key)", u32: 8) }
+        b.add("llama.block_count", u32: 1)
+        b.add("llama.attention.head_count", u32: 2)
+        b.add("llama.rope.scaling.type", string: "linear")
+        b.metadata.append(("llama.rope.scaling.factor", 6, GGUFValidationTests.Builder.le(Float(2).bitPattern)))
+        b.addF32("token_embd.weight", [8, 3], values: (0..<24).map(Float.init))
+        b.addF32("rope_freqs.weight", [2], values: [1, 4])
+        let directory = try TestPaths.temporaryDirectory("gguf-checkpoint")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("scaled.gguf")
+        try Data(b.bytes()).write(to: url)
+        let checkpoint = try GGUFCheckpoint(contentsOf: url)
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: checkpoint.configJSON) as? [String: Any])
+        let rope = try XCTUnwrap(config["rope_scaling"] as? [String: Any])
+        XCTAssertEqual(rope["rope_type"] as? String, "linear")
+        XCTAssertEqual(rope["factor"] as? Int, 2)
+        XCTAssertEqual(config["vocab_size"] as? Int, 3)  // from the embedding when no vocab_size or token list
+        XCTAssertEqual(config["head_dim"] as? Int, 4)
+        XCTAssertEqual(checkpoint.tensorNames, ["model.embed_tokens.weight"])
+        XCTAssertEqual(checkpoint.unmappedTensorNames, ["rope_freqs.weight"])
     }
 
     private func assertConfig(_ checkpoint: GGUFCheckpoint, matches expected: [String: Any],

@@ -12,7 +12,7 @@ types_v2.gguf: the same bytes with the version field set to 2 (v2 and v3 have on
 goldens.f32 + goldens.txt: the float32 values of every dequantizable tensor, little-endian, back to back;
 goldens.txt has one line per tensor, `name type offset count` (offset and count in elements).
 
-tiny_llama_tied.gguf / tiny_llama_untied.gguf: a random Llama (64 hidden, 4 heads, 2 KV heads, 2 layers, vocab 40;
+tiny_llama_tied.gguf / tiny_llama_untied.gguf / tiny_qwen2.gguf: a random Llama (and a Qwen2 with q/k/v biases) (64 hidden, 4 heads, 2 KV heads, 2 layers, vocab 40;
 F32, Q8_0 and F16 tensors) written as llama.cpp's converter writes it (Q and K rows permuted). The goldens
 tiny_llama_*.expected.txt hold what transformers loads from the same file (`from_pretrained(dir, gguf_file=)`):
 the config as JSON on the first line, then per tensor `name shape... : values` for a few sampled elements
@@ -118,9 +118,11 @@ def permute(w, n_head):
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def tiny_llama(path, tied):
+def tiny_llama(path, tied, arch="llama"):
+    """A tiny model; `arch="qwen2"` adds q/k/v biases and, as llama.cpp does for Qwen2, leaves Q/K unpermuted."""
     hidden, heads, kv, layers, ffn, vocab = 64, 4, 2, 2, 96, 40
-    w = gguf.GGUFWriter(path, arch="llama")
+    qwen = arch == "qwen2"
+    w = gguf.GGUFWriter(path, arch=arch)
     w.add_name("tiny-llama")
     w.add_context_length(128)
     w.add_embedding_length(hidden)
@@ -149,9 +151,14 @@ def tiny_llama(path, tied):
     for i in range(layers):
         tensor(f"blk.{i}.attn_norm.weight", (hidden,))
         q = (rng.standard_normal((hidden, hidden)) * 0.2).astype(np.float32)
-        w.add_tensor(f"blk.{i}.attn_q.weight", permute(q, heads))
+        w.add_tensor(f"blk.{i}.attn_q.weight", q if qwen else permute(q, heads))
         k = (rng.standard_normal((hidden // heads * kv, hidden)) * 0.2).astype(np.float32)
-        w.add_tensor(f"blk.{i}.attn_k.weight", gguf.quants.quantize(permute(k, kv), T.Q8_0), raw_dtype=T.Q8_0)
+        w.add_tensor(f"blk.{i}.attn_k.weight", gguf.quants.quantize(k if qwen else permute(k, kv), T.Q8_0),
+                     raw_dtype=T.Q8_0)
+        if qwen:
+            tensor(f"blk.{i}.attn_q.bias", (hidden,))
+            tensor(f"blk.{i}.attn_k.bias", (hidden // heads * kv,))
+            tensor(f"blk.{i}.attn_v.bias", (hidden // heads * kv,))
         tensor(f"blk.{i}.attn_v.weight", (hidden // heads * kv, hidden), T.F16)
         tensor(f"blk.{i}.attn_output.weight", (hidden, hidden), T.Q8_0)
         tensor(f"blk.{i}.ffn_norm.weight", (hidden,))
@@ -181,7 +188,7 @@ def transformers_goldens(path, out_path):
     keys = ["model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
             "num_attention_heads", "num_key_value_heads", "head_dim", "rms_norm_eps", "max_position_embeddings",
             "tie_word_embeddings", "bos_token_id", "eos_token_id"]
-    summary = {k: getattr(config, k) for k in keys}
+    summary = {k: getattr(config, k) for k in keys if getattr(config, k, None) is not None}
     summary["rope_theta"] = config.rope_parameters["rope_theta"]
     lines = [json.dumps(summary, sort_keys=True)]
     state = model.state_dict()
@@ -208,13 +215,13 @@ def main():
     reader = gguf.GGUFReader(v3)
     assert reader.fields["general.alignment"].parts[-1][0] == 64
 
-    for tied in (True, False):
-        label = "tied" if tied else "untied"
+    for label, tied, arch in [("llama_tied", True, "llama"), ("llama_untied", False, "llama"),
+                              ("qwen2", False, "qwen2")]:
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, f"tiny_llama_{label}.gguf")
-            tiny_llama(path, tied)
-            transformers_goldens(path, os.path.join(OUT, f"tiny_llama_{label}.expected.txt"))
-            shutil.copy(path, os.path.join(OUT, f"tiny_llama_{label}.gguf"))
+            path = os.path.join(tmp, f"tiny_{label}.gguf")
+            tiny_llama(path, tied, arch)
+            transformers_goldens(path, os.path.join(OUT, f"tiny_{label}.expected.txt"))
+            shutil.copy(path, os.path.join(OUT, f"tiny_{label}.gguf"))
     with open(os.path.join(OUT, "versions.txt"), "w") as f:
         import importlib.metadata
         import transformers

@@ -61,7 +61,9 @@ public struct GGUFCheckpoint: @unchecked Sendable {
             throw fail("metadata '\(prefix)attention.head_count_kv' is \(kvHeads): expected a positive divisor of "
                 + "the head count \(heads)")
         }
+        // transformers takes a Llama's head size from the rope width; key_length is the general key.
         let statedHeadDim = try file.integer(prefix + "attention.key_length")
+            ?? (architecture == "llama" ? try file.integer(prefix + "rope.dimension_count") : nil)
         if statedHeadDim == nil, hidden % heads != 0 {
             throw fail("metadata '\(prefix)embedding_length' \(hidden) is not a multiple of "
                 + "'\(prefix)attention.head_count' \(heads), and no '\(prefix)attention.key_length' gives the head size")
