@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 
 /// A Hugging Face model directory: `config.json` + `model.safetensors` or a sharded
 /// `model.safetensors.index.json` (+ `tokenizer.json`, copied through). The architecture follows config.json's
@@ -12,8 +13,10 @@ public enum ModelDirectory {
         name.hasSuffix("attention.bias") || name.hasSuffix("attention.masked_bias") || name.hasSuffix("rotary_emb.inv_freq")
     }
 
-    /// Loads config and weights of whichever supported architecture config.json names.
+    /// Loads config and weights of whichever supported architecture config.json names; a `.gguf` file (Llama or
+    /// Qwen2, any of the quantizations docs/GGUF.md lists) loads the same way, its metadata as the config.
     public static func load(_ directory: URL) throws -> any CausalLanguageModel {
+        if isGGUF(directory) { return try loadGGUF(directory) }
         let configURL = directory.appendingPathComponent("config.json")
         let fields = try ConfigFields.read(configURL)
         switch try fields.string("model_type") {
@@ -63,6 +66,25 @@ public enum ModelDirectory {
                              into: UnsafeMutableBufferPointer(start: model.parameters.values.pointer + e.offset, count: e.count))
         }
         return model
+    }
+
+    /// Whether `url` names a GGUF file rather than a model directory.
+    public static func isGGUF(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return url.pathExtension.lowercased() == "gguf"
+            && !(FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue)
+    }
+
+    /// A Llama-family GGUF file as a trainable float32 model: the tensors dequantized under Hugging Face names
+    /// (Q and K rows un-permuted), the config from the metadata, checked like a directory's.
+    public static func loadGGUF(_ url: URL) throws -> Llama {
+        let checkpoint = try GGUFCheckpoint(contentsOf: url)
+        let source = url.path + " (GGUF metadata)"
+        guard let object = checkpoint.config.objectValue else {
+            throw EngineError.invalidConfig(file: source, field: "(config)", expected: "an object", got: checkpoint.config.typeName)
+        }
+        let config = try LlamaConfig(json: object, source: source)
+        return try build(Llama.self, config: config, configSource: source, weights: checkpoint)
     }
 
     static func readConfig<Config: ModelConfiguration>(_ type: Config.Type, _ url: URL) throws -> Config {

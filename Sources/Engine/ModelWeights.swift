@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import JSON
 
 /// Where a model's tensors come from, under their Hugging Face names: a directory's safetensors files, or a GGUF
@@ -8,7 +9,12 @@ protocol WeightSource {
     var description: String { get }
     var tensorNames: [String] { get }
     func shape(of name: String) -> [Int]?
-    func read(_ name: String, expectedShape: [Int], into buffer: UnsafeMutableBufferPointer<Float>) throws
+    func read(_ name: String, expectedShape: [Int]?, into buffer: UnsafeMutableBufferPointer<Float>) throws
+}
+
+/// A GGUF file's tensors under Hugging Face names, dequantized on read (docs/GGUF.md).
+extension GGUFCheckpoint: WeightSource {
+    var description: String { file.url.path }
 }
 
 /// The weight files of a Hugging Face model directory: `model.safetensors`, or the shards listed by
@@ -66,7 +72,7 @@ struct ModelWeights: WeightSource {
 
     func shape(of name: String) -> [Int]? { location[name].flatMap { files[$0].shape(of: name) } }
 
-    func read(_ name: String, expectedShape: [Int], into buffer: UnsafeMutableBufferPointer<Float>) throws {
+    func read(_ name: String, expectedShape: [Int]?, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         guard let i = location[name] else {
             throw EngineError.io(file: description, message: "missing tensor '\(name)'")
         }

@@ -220,6 +220,8 @@ public enum RunSetup {
     public static func loadTokenizer(_ options: RunOptions) throws -> any Tokenizer {
         if let path = options.tokenizer { return try TokenizerLoader.load(path: path) }
         if let dir = options.modelDirectory {
+            // A GGUF file carries its tokenizer in its metadata.
+            if ModelDirectory.isGGUF(URL(fileURLWithPath: dir)) { return try TokenizerLoader.load(path: dir) }
             let file = URL(fileURLWithPath: dir).appendingPathComponent("tokenizer.json")
             if FileManager.default.fileExists(atPath: file.path) { return try TokenizerLoader.load(path: file.path) }
             throw SessionSetupError.invalid(what: dir, message: "no tokenizer.json in the model directory; give one with --tokenizer")
