@@ -22,9 +22,7 @@ final class LlamaGGUFTests: XCTestCase {
         XCTAssertTrue(logProbs.allSatisfy(\.isFinite))
     }
 
-    func test_ggufWithAConfigTheTensorsContradict_isRefused() throws {
-        // The untied fixture's metadata against the tied one's tensors cannot be forged without writing GGUF;
-        // instead, a directory-less path that is not a GGUF file names the file.
+    func test_aFileNamedGGUFThatIsNot_isRefusedNamingIt() throws {
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let bogus = dir.appendingPathComponent("model.gguf")
