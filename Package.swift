@@ -25,10 +25,12 @@ let package = Package(
 
         // The one JSON parser: safetensors headers, tokenizer files, data records.
         .target(name: "JSON", swiftSettings: optimize),
-        // Tensors, kernels, the GPT-NeoX model, LoRA, AdamW, safetensors.
-        .target(name: "Engine", dependencies: ["CBLAS", "JSON"], swiftSettings: optimize),
-        // Tokenizers and prompt templates.
-        .target(name: "Text", dependencies: ["JSON"], swiftSettings: optimize),
+        // The GGUF container (llama.cpp's model file): header, metadata, tensor index, mapped data; docs/GGUF.md.
+        .target(name: "GGUF", swiftSettings: optimize),
+        // Tensors, kernels, the GPT-NeoX model, LoRA, AdamW, safetensors, GGUF dequantization and names.
+        .target(name: "Engine", dependencies: ["CBLAS", "JSON", "GGUF"], swiftSettings: optimize),
+        // Tokenizers and prompt templates (also from GGUF metadata).
+        .target(name: "Text", dependencies: ["JSON", "GGUF"], swiftSettings: optimize),
         // Data readers, batching, the built-in demo task.
         .target(name: "Data", dependencies: ["Text", "JSON", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
@@ -48,8 +50,8 @@ let package = Package(
         // Paths to fixtures and to ../shared/data, shared by every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TextTests", dependencies: ["Text", "GGUF", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "Training", "TestSupport"]),

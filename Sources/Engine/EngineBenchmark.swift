@@ -5,6 +5,9 @@ import Foundation
 /// measured in the same run, so MFU compares like with like.
 public struct EngineBenchmarkResult: Codable, Sendable {
     public var preset: String
+    /// LoRA rank and targets when the adapters were trained instead of the whole model (nil: full fine-tuning).
+    public var loraRank: Int?
+    public var loraTargets: [String]?
     public var threads: Int
     public var parameters: Int
     public var batchSize: Int
@@ -44,28 +47,30 @@ public enum EngineBenchmark {
     }
 
     /// Runs `steps` timed training steps after `warmup` untimed ones; `progress` gets a line per phase/step.
-    public static func run(preset: ModelPreset, steps: Int = 10, warmup: Int = 2,
-                           progress: (String) -> Void = { _ in }) -> EngineBenchmarkResult {
-        let config = preset.config()
+    /// With `lora`, the base model is frozen and only the adapters train (targets empty: the architecture's default).
+    public static func run(preset: ModelPreset, lora: LoRAConfig? = nil, steps: Int = 10, warmup: Int = 2,
+                           progress: (String) -> Void = { _ in }) throws -> EngineBenchmarkResult {
         let (T, B) = preset.benchShape
         progress("measuring sgemm peak (2048³)…")
         let peakBefore = sgemmPeak()
-        let model = GPTNeoX(config: config)
+        let model = preset.makeModel()
         model.initializeRandomly(seed: 42)
-        model.parameters.setTrainable(true)
-        let optimizer = AdamW(config: AdamWConfig(), parameterCount: model.parameters.count)
+        if let lora { try model.attachAdapters(lora, seed: 43) } else { model.parameters.setTrainable(true) }
+        let trainable = model.trainableParameters
+        let optimizer = AdamW(config: AdamWConfig(), parameterCount: trainable.count)
+        let vocab = model.config.vocabSize
         var rng = SeededRandom(seed: 7)
-        let batch = TokenBatch(sequences: (0..<B).map { _ in (0..<T).map { _ in Int(rng.next() % UInt64(config.vocabSize)) } })
+        let batch = TokenBatch(sequences: (0..<B).map { _ in (0..<T).map { _ in Int(rng.next() % UInt64(vocab)) } })
         let tokens = Double(B * T)
         let dLogProbs = batch.targets.map { $0 >= 0 ? -1 / Float(tokens) : 0 }
 
         func trainStep() -> Double {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            model.parameters.zeroGradients()
+            trainable.zeroGradients()
             model.forward(batch)
             model.backward(dLogProbs: dLogProbs)
-            Gradients.clip(model.parameters, maxNorm: 1)
-            optimizer.step(model.parameters, lr: 1e-4)
+            Gradients.clip(trainable, maxNorm: 1)
+            optimizer.step(trainable, lr: 1e-4)
             return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
         for i in 0..<warmup {
@@ -92,23 +97,27 @@ public enum EngineBenchmark {
         let median = Self.median(times), forwardMedian = Self.median(forwardTimes)
         let params = Double(model.parameters.scalarCount)
         let gflops = 6 * params * tokens / median / 1e9
-        let executed = executedTrainingFlops(config, batch.sequences) / median / 1e9
+        let executed = executedTrainingFlops(model, batch.sequences, frozenBase: lora != nil) / median / 1e9
         return EngineBenchmarkResult(
-            preset: preset.rawValue, threads: EngineThreads.count, parameters: Int(params), batchSize: B,
+            preset: preset.rawValue, loraRank: lora?.rank, loraTargets: model.adapters?.config.targets, threads: EngineThreads.count, parameters: Int(params), batchSize: B,
             sequenceLength: T, steps: steps, trainTokensPerSecond: tokens / median,
             forwardTokensPerSecond: tokens / forwardMedian, trainGflops: gflops, sgemmGflops: peak,
             mfu: gflops / peak, executedGflops: executed, executedMfu: executed / peak, peakRSSMegabytes: peakResidentMegabytes(), stepSecondsMedian: median,
             stepSecondsMin: times.min() ?? median)
     }
 
-    /// FLOPs of one training step's matrix products: forward 2·tokens·(linear + LM-head weights) plus attention
-    /// 4·L²·headSize per head and sequence (scores and weighted sum, full square); backward does twice the forward.
-    public static func executedTrainingFlops(_ c: GPTNeoXConfig, _ seqs: PackedSequences) -> Double {
-        let C = Double(c.hiddenSize), I = Double(c.intermediateSize), V = Double(c.vocabSize)
-        let linear = Double(c.numLayers) * (3 * C * C + C * C + 2 * C * I) + V * C
-        let attention = Double(c.numLayers * c.numHeads) * seqs.lengths.reduce(0.0) { $0 + 4 * Double($1 * $1) * Double(c.headSize) }
+    /// FLOPs of one training step's matrix products: forward 2·tokens·(block matrices + LM head) plus attention
+    /// 4·L²·width per layer and sequence (scores and weighted sum, full square); backward does twice the forward,
+    /// or once with a frozen base (LoRA: no weight gradients; the adapters' small products are not counted).
+    public static func executedTrainingFlops(_ model: some CausalLanguageModel, _ seqs: PackedSequences,
+                                             frozenBase: Bool = false) -> Double {
+        let c = model.config
+        let blockMatrices = model.parameters.entries.filter { $0.shape.count == 2 && $0.name.contains("layers.") }
+            .reduce(0.0) { $0 + Double($1.count) }
+        let linear = blockMatrices + Double(c.vocabSize * c.hiddenSize)
+        let attention = Double(c.numLayers) * seqs.lengths.reduce(0.0) { $0 + 4 * Double($1 * $1) * Double(c.hiddenSize) }
         let forward = 2 * Double(seqs.tokenCount) * linear + attention
-        return 3 * forward
+        return (frozenBase ? 2 : 3) * forward
     }
 
     static func median(_ xs: [Double]) -> Double {

@@ -8,10 +8,23 @@ import CBLAS
 public final class GPTNeoX: @unchecked Sendable {
     public let config: GPTNeoXConfig
     public let parameters: ParameterSet
-    public private(set) var adapters: LoRAAdapters?
-    let rotary: RotaryTable
+    public var adapters: LoRAAdapters? { linears.adapters }
+    private(set) var rotary: RotaryTable
     private var workspace = Workspace()
     private let names: [LayerNames]
+    private let linears: BlockLinears
+
+    /// The block's linear layers in the order the forward pass uses them (site indices below).
+    static func sites(_ c: GPTNeoXConfig) -> [LinearSite] {
+        [LinearSite(path: "attention.query_key_value", inFeatures: c.hiddenSize, outFeatures: 3 * c.hiddenSize, hasBias: true),
+         LinearSite(path: "attention.dense", inFeatures: c.hiddenSize, outFeatures: c.hiddenSize, hasBias: true),
+         LinearSite(path: "mlp.dense_h_to_4h", inFeatures: c.hiddenSize, outFeatures: c.intermediateSize, hasBias: true),
+         LinearSite(path: "mlp.dense_4h_to_h", inFeatures: c.intermediateSize, outFeatures: c.hiddenSize, hasBias: true)]
+    }
+
+    public static let adaptableLayers = ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]
+    /// The fused attention input projection, as PEFT's default for GPT-NeoX.
+    public static let defaultLoRATargets = ["query_key_value"]
 
     /// Parameter names and shapes as in a Hugging Face snapshot.
     public static func parameterSpecs(_ c: GPTNeoXConfig) -> [(name: String, shape: [Int])] {
@@ -22,7 +35,7 @@ public final class GPTNeoX: @unchecked Sendable {
             specs.append((p + "input_layernorm.bias", [c.hiddenSize]))
             specs.append((p + "post_attention_layernorm.weight", [c.hiddenSize]))
             specs.append((p + "post_attention_layernorm.bias", [c.hiddenSize]))
-            for site in LinearSite.all(c) {
+            for site in sites(c) {
                 specs.append((p + site.path + ".weight", [site.outFeatures, site.inFeatures]))
                 specs.append((p + site.path + ".bias", [site.outFeatures]))
             }
@@ -38,8 +51,10 @@ public final class GPTNeoX: @unchecked Sendable {
         self.config = config
         parameters = ParameterSet(Self.parameterSpecs(config))
         rotary = RotaryTable(headSize: config.headSize, rotaryPct: config.rotaryPct, base: config.rotaryBase,
-                             maxPositions: config.maxPositions)
+                             maxPositions: min(config.maxPositions, RotaryTable.initialPositions))
         names = (0..<config.numLayers).map { LayerNames(layer: $0) }
+        linears = BlockLinears(layerPrefixes: (0..<config.numLayers).map { "gpt_neox.layers.\($0)." },
+                               sites: Self.sites(config))
     }
 
     /// Hugging Face's initialisation: N(0, 0.02) weights, zero biases, LayerNorm weight 1 (seeded).
@@ -59,10 +74,13 @@ public final class GPTNeoX: @unchecked Sendable {
 
     /// Adds LoRA adapters and freezes the base weights (they leave the optimizer: no gradient storage).
     public func attachAdapters(_ lora: LoRAConfig, seed: UInt64) throws {
+        var lora = lora
+        if lora.targets.isEmpty { lora.targets = Self.defaultLoRATargets }
         try lora.validate()
-        let adapters = LoRAAdapters(config: lora, model: config)
+        try lora.validateTargets(Self.adaptableLayers, architecture: "GPT-NeoX")
+        let adapters = LoRAAdapters(config: lora, layerPrefixes: linears.layerPrefixes, sites: linears.sites)
         adapters.initialize(seed: seed)
-        self.adapters = adapters
+        linears.attach(adapters)
         parameters.setTrainable(false)
     }
 
@@ -80,8 +98,10 @@ public final class GPTNeoX: @unchecked Sendable {
         precondition(N > 0, "empty batch")
         precondition(batch.sequences.lengths.max()! <= c.maxPositions,
                      "sequence longer than max_position_embeddings \(c.maxPositions)")
+        rotary = rotary.covering(batch.sequences.lengths.max()!, limit: c.maxPositions)
         let ws = workspace
-        ws.reserve(config: c, batch: batch, loraRank: adapters?.config.rank ?? 0, loraSites: loraSiteCount)
+        ws.reserve(config: c, batch: batch)
+        linears.reserve(tokens: N)
         batch.ids.withUnsafeBufferPointer { ids in
             Embedding.forward(out: ws.residual[0].pointer, ids: ids.baseAddress!,
                               table: parameters.value("gpt_neox.embed_in.weight"), rows: N, channels: C)
@@ -220,67 +240,25 @@ public final class GPTNeoX: @unchecked Sendable {
         }
     }
 
-    // MARK: Linear layers with optional LoRA
-
-    private var loraSiteCount: Int {
-        guard let a = adapters else { return 0 }
-        return LinearSite.all(config).filter { a.config.targets.contains($0.shortName) }.count
-    }
-
-    private func loraSlot(_ site: Int) -> Int? {
-        guard let a = adapters else { return nil }
-        let sites = LinearSite.all(config)
-        guard a.config.targets.contains(sites[site].shortName) else { return nil }
-        return sites[..<site].filter { a.config.targets.contains($0.shortName) }.count
-    }
+    // MARK: Linear layers (with optional LoRA)
 
     private func linearForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, layer: Int,
                                site: Int, rows: Int, accumulate: Bool) {
-        let s = LinearSite.all(config)[site], n = names[layer]
-        Linear.forward(out: out, input: input, weight: parameters.value(n.weights[site]),
-                       bias: parameters.value(n.biases[site]), rows: rows, inFeatures: s.inFeatures,
-                       outFeatures: s.outFeatures, accumulate: accumulate)
-        if let slot = loraSlot(site), let adapters {
-            let r = adapters.config.rank
-            let xa = workspace.layers[layer].loraInputs[slot].pointer
-            let A = adapters.parameters.value(n.loraA[site]), B = adapters.parameters.value(n.loraB[site])
-            // xa = x·Aᵀ ; out += scale · xa·Bᵀ
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r), Int32(s.inFeatures),
-                        1, input, Int32(s.inFeatures), A, Int32(s.inFeatures), 0, xa, Int32(r))
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(s.outFeatures), Int32(r),
-                        adapters.config.scale, xa, Int32(r), B, Int32(r), 1, out, Int32(s.outFeatures))
-        }
+        linears.forward(parameters, out: out, input: input, layer: layer, site: site, rows: rows, accumulate: accumulate)
     }
 
     private func linearBackward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
                                 input: UnsafePointer<Float>, layer: Int, site: Int, rows: Int) {
-        let s = LinearSite.all(config)[site], n = names[layer]
-        Linear.backward(dInput: dInput, dWeight: parameters.gradient(n.weights[site]),
-                        dBias: parameters.gradient(n.biases[site]), dOut: dOut, input: input,
-                        weight: parameters.value(n.weights[site]), rows: rows, inFeatures: s.inFeatures,
-                        outFeatures: s.outFeatures)
-        if let slot = loraSlot(site), let adapters {
-            let r = adapters.config.rank, scale = adapters.config.scale
-            let xa = workspace.layers[layer].loraInputs[slot].pointer, dxa = workspace.dLoraInput.pointer
-            let A = adapters.parameters.value(n.loraA[site]), B = adapters.parameters.value(n.loraB[site])
-            let dA = adapters.parameters.gradient(n.loraA[site])!, dB = adapters.parameters.gradient(n.loraB[site])!
-            // dxa = scale·dy·B ; dB += scale·dyᵀ·xa ; dA += dxaᵀ·x ; dx += dxa·A
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(r), Int32(s.outFeatures),
-                        scale, dOut, Int32(s.outFeatures), B, Int32(r), 0, dxa, Int32(r))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s.outFeatures), Int32(r), Int32(rows),
-                        scale, dOut, Int32(s.outFeatures), xa, Int32(r), 1, dB, Int32(r))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r), Int32(s.inFeatures), Int32(rows),
-                        1, dxa, Int32(r), input, Int32(s.inFeatures), 1, dA, Int32(s.inFeatures))
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(s.inFeatures), Int32(r),
-                        1, dxa, Int32(r), A, Int32(s.inFeatures), 1, dInput, Int32(s.inFeatures))
-        }
+        linears.backward(parameters, dInput: dInput, dOut: dOut, input: input, layer: layer, site: site, rows: rows)
     }
+
+    /// The block weights with LoRA merged in, by name (empty without adapters).
+    public func mergedAdapterWeights() -> [String: [Float]] { linears.mergedWeights(parameters) }
 }
 
 /// Names of one block's parameters, built once (no string formatting inside a step).
 private struct LayerNames {
     let ln1Weight, ln1Bias, ln2Weight, ln2Bias: String
-    let weights, biases, loraA, loraB: [String]
 
     init(layer: Int) {
         let p = "gpt_neox.layers.\(layer)."
@@ -288,11 +266,6 @@ private struct LayerNames {
         ln1Bias = p + "input_layernorm.bias"
         ln2Weight = p + "post_attention_layernorm.weight"
         ln2Bias = p + "post_attention_layernorm.bias"
-        let paths = ["attention.query_key_value", "attention.dense", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h"]
-        weights = paths.map { p + $0 + ".weight" }
-        biases = paths.map { p + $0 + ".bias" }
-        loraA = paths.map { p + $0 + ".lora_A.weight" }
-        loraB = paths.map { p + $0 + ".lora_B.weight" }
     }
 }
 
@@ -300,8 +273,7 @@ private struct LayerNames {
 private final class Workspace {
     final class Layer {
         let ln1, ln1Mean, ln1Rstd, qkv, probs, attn, mid, ln2, ln2Mean, ln2Rstd, fc, gelu: FloatBuffer
-        let loraInputs: [FloatBuffer]
-        init(N: Int, c: GPTNeoXConfig, attention: Int, loraRank: Int, loraSites: Int) {
+        init(N: Int, c: GPTNeoXConfig, attention: Int) {
             let C = c.hiddenSize
             ln1 = FloatBuffer(count: N * C); ln1Mean = FloatBuffer(count: N); ln1Rstd = FloatBuffer(count: N)
             qkv = FloatBuffer(count: N * 3 * C)
@@ -311,11 +283,10 @@ private final class Workspace {
             ln2 = FloatBuffer(count: N * C); ln2Mean = FloatBuffer(count: N); ln2Rstd = FloatBuffer(count: N)
             fc = FloatBuffer(count: N * c.intermediateSize)
             gelu = FloatBuffer(count: N * c.intermediateSize)
-            loraInputs = (0..<loraSites).map { _ in FloatBuffer(count: N * loraRank) }
         }
     }
 
-    var tokenCapacity = 0, attentionCapacity = 0, longestCapacity = 0, loraKey = (0, 0)
+    var tokenCapacity = 0, attentionCapacity = 0, longestCapacity = 0
     var residual: [FloatBuffer] = []
     var layers: [Layer] = []
     var lnf = FloatBuffer(count: 0), lnfMean = FloatBuffer(count: 0), lnfRstd = FloatBuffer(count: 0)
@@ -323,27 +294,26 @@ private final class Workspace {
     var dResidualA = FloatBuffer(count: 0), dResidualB = FloatBuffer(count: 0), dMid = FloatBuffer(count: 0)
     var dLn = FloatBuffer(count: 0), dLnf = FloatBuffer(count: 0), dAttn = FloatBuffer(count: 0)
     var dQkv = FloatBuffer(count: 0), dGelu = FloatBuffer(count: 0), dFc = FloatBuffer(count: 0)
-    var dLoraInput = FloatBuffer(count: 0), attentionScratch = FloatBuffer(count: 0)
+    var attentionScratch = FloatBuffer(count: 0)
     var lastBatch: TokenBatch?
     var logitsValid = false
 
-    func reserve(config c: GPTNeoXConfig, batch: TokenBatch, loraRank: Int, loraSites: Int) {
+    func reserve(config c: GPTNeoXConfig, batch: TokenBatch) {
         let N = batch.tokenCount, A = batch.sequences.attentionSize, longest = batch.sequences.lengths.max()!
         if N <= tokenCapacity && A <= attentionCapacity && longest <= longestCapacity
-            && loraKey == (loraRank, loraSites) && layers.count == c.numLayers { return }
+            && layers.count == c.numLayers { return }
         // Grow to the new maximum; steady-state training never gets here again.
         let n = max(N, tokenCapacity), a = max(A, attentionCapacity), m = max(longest, longestCapacity)
         let C = c.hiddenSize, I = c.intermediateSize
         residual = (0...c.numLayers).map { _ in FloatBuffer(count: n * C) }
-        layers = (0..<c.numLayers).map { _ in Layer(N: n, c: c, attention: a, loraRank: loraRank, loraSites: loraSites) }
+        layers = (0..<c.numLayers).map { _ in Layer(N: n, c: c, attention: a) }
         lnf = FloatBuffer(count: n * C); lnfMean = FloatBuffer(count: n); lnfRstd = FloatBuffer(count: n)
         logits = FloatBuffer(count: n * c.vocabSize); lse = FloatBuffer(count: n); logProbs = FloatBuffer(count: n)
         dResidualA = FloatBuffer(count: n * C); dResidualB = FloatBuffer(count: n * C)
         dMid = FloatBuffer(count: c.useParallelResidual ? 0 : n * C)
         dLn = FloatBuffer(count: n * C); dLnf = FloatBuffer(count: n * C); dAttn = FloatBuffer(count: n * C)
         dQkv = FloatBuffer(count: n * 3 * C); dGelu = FloatBuffer(count: n * I); dFc = FloatBuffer(count: n * I)
-        dLoraInput = FloatBuffer(count: n * max(loraRank, 1))
         attentionScratch = FloatBuffer(count: max(1, EngineThreads.count) * m * m)
-        tokenCapacity = n; attentionCapacity = a; longestCapacity = m; loraKey = (loraRank, loraSites)
+        tokenCapacity = n; attentionCapacity = a; longestCapacity = m
     }
 }

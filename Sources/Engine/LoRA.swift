@@ -1,13 +1,15 @@
 /// Low-rank adapters on named linear layers (Hu et al. 2021): y = x·Wᵀ + b + (α/r)·(x·Aᵀ)·Bᵀ,
 /// A [r, in] random, B [out, r] zero, so training starts from the base model exactly.
-/// Names follow PEFT (`…query_key_value.lora_A.weight`) so adapters load in Python.
+/// Names follow PEFT (`…q_proj.lora_A.weight`) so adapters load in Python.
 public struct LoRAConfig: Codable, Equatable, Sendable {
     public var rank: Int
     public var alpha: Float
-    /// Linear layers to adapt, by their last name component: query_key_value, dense, dense_h_to_4h, dense_4h_to_h.
+    /// Linear layers to adapt, by their last name component (GPT-NeoX: query_key_value, dense, dense_h_to_4h,
+    /// dense_4h_to_h; Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). Empty: the
+    /// architecture's default (`CausalLanguageModel.defaultLoRATargets`), filled in when adapters are attached.
     public var targets: [String]
 
-    public init(rank: Int = 8, alpha: Float = 16, targets: [String] = ["query_key_value"]) {
+    public init(rank: Int = 8, alpha: Float = 16, targets: [String] = []) {
         self.rank = rank
         self.alpha = alpha
         self.targets = targets
@@ -15,14 +17,19 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
 
     public var scale: Float { alpha / Float(rank) }
 
-    public static let adaptableLayers = ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]
+    /// Every name some architecture can adapt; a model checks its own list when adapters are attached.
+    public static let adaptableLayers = GPTNeoX.adaptableLayers + Llama.adaptableLayers
 
     public func validate() throws {
         if rank <= 0 { throw EngineError.invalidInput(what: "lora rank", message: "expected a positive integer, got \(rank)") }
         if !(alpha > 0) { throw EngineError.invalidInput(what: "lora alpha", message: "expected a positive number, got \(alpha)") }
-        for t in targets where !Self.adaptableLayers.contains(t) {
+        try validateTargets(Self.adaptableLayers, architecture: "any supported architecture")
+    }
+
+    func validateTargets(_ adaptable: [String], architecture: String) throws {
+        for t in targets where !adaptable.contains(t) {
             throw EngineError.invalidInput(what: "lora target '\(t)'",
-                                           message: "expected one of \(Self.adaptableLayers.joined(separator: ", "))")
+                                           message: "expected one of \(adaptable.joined(separator: ", ")) (\(architecture))")
         }
     }
 }
@@ -31,12 +38,14 @@ public final class LoRAAdapters: @unchecked Sendable {
     public let config: LoRAConfig
     public let parameters: ParameterSet
 
-    init(config: LoRAConfig, model: GPTNeoXConfig) {
+    /// Adapters for the targeted sites of every block; `layerPrefixes[l]` is block l's name prefix
+    /// (`model.layers.3.`).
+    init(config: LoRAConfig, layerPrefixes: [String], sites: [LinearSite]) {
         self.config = config
         var specs = [(name: String, shape: [Int])]()
-        for layer in 0..<model.numLayers {
-            for site in LinearSite.all(model) where config.targets.contains(site.shortName) {
-                let base = "gpt_neox.layers.\(layer).\(site.path)"
+        for prefix in layerPrefixes {
+            for site in sites where config.targets.contains(site.shortName) {
+                let base = prefix + site.path
                 specs.append((base + ".lora_A.weight", [config.rank, site.inFeatures]))
                 specs.append((base + ".lora_B.weight", [site.outFeatures, config.rank]))
             }
@@ -54,19 +63,19 @@ public final class LoRAAdapters: @unchecked Sendable {
             for i in 0..<e.count { p[i] = rng.nextGaussian() * std }
         }
     }
-}
 
-/// The four linear layers of a GPT-NeoX block, by their Hugging Face path inside `layers.N`.
-struct LinearSite {
-    let path: String
-    let inFeatures: Int
-    let outFeatures: Int
-    var shortName: String { String(path.split(separator: ".").last!) }
-
-    static func all(_ c: GPTNeoXConfig) -> [LinearSite] {
-        [LinearSite(path: "attention.query_key_value", inFeatures: c.hiddenSize, outFeatures: 3 * c.hiddenSize),
-         LinearSite(path: "attention.dense", inFeatures: c.hiddenSize, outFeatures: c.hiddenSize),
-         LinearSite(path: "mlp.dense_h_to_4h", inFeatures: c.hiddenSize, outFeatures: c.intermediateSize),
-         LinearSite(path: "mlp.dense_4h_to_h", inFeatures: c.intermediateSize, outFeatures: c.hiddenSize)]
+    /// W + (α/r)·B·A for one adapted weight, as a new array (saving a merged model).
+    func merged(weight: [Float], base: String, site: LinearSite) -> [Float] {
+        var w = weight
+        let a = parameters.array(base + ".lora_A.weight"), b = parameters.array(base + ".lora_B.weight")
+        let r = config.rank, s = config.scale
+        for o in 0..<site.outFeatures {
+            for k in 0..<r {
+                let bs = b[o * r + k] * s
+                if bs == 0 { continue }
+                for i in 0..<site.inFeatures { w[o * site.inFeatures + i] += bs * a[k * site.inFeatures + i] }
+            }
+        }
+        return w
     }
 }

@@ -1,70 +1,137 @@
 import Foundation
+import GGUF
 
-/// A Hugging Face model directory: `config.json` + `model.safetensors` (+ `tokenizer.json`, copied through).
-/// LoRA adapters save PEFT-style: `adapter_config.json` + `adapter_model.safetensors`.
+/// A Hugging Face model directory: `config.json` + `model.safetensors` or a sharded
+/// `model.safetensors.index.json` (+ `tokenizer.json`, copied through). The architecture follows config.json's
+/// `model_type`. LoRA adapters save PEFT-style: `adapter_config.json` + `adapter_model.safetensors`.
 public enum ModelDirectory {
+    /// Every `model_type` `load` accepts.
+    public static let supportedModelTypes = ["gpt_neox"] + LlamaConfig.supportedModelTypes
+
     /// Buffers a snapshot may carry that are not parameters (DESIGN §3): recomputed, never read.
     static func isIgnoredBuffer(_ name: String) -> Bool {
         name.hasSuffix("attention.bias") || name.hasSuffix("attention.masked_bias") || name.hasSuffix("rotary_emb.inv_freq")
     }
 
-    /// Loads config and weights; every parameter must be present with the config's shape.
-    public static func load(_ directory: URL) throws -> GPTNeoX {
-        let config = try GPTNeoXConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        let model = GPTNeoX(config: config)
-        let weightsURL = directory.appendingPathComponent("model.safetensors")
-        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-            throw EngineError.io(file: weightsURL.path, message: "missing (a model directory needs model.safetensors; "
-                                 + "sharded or .bin checkpoints are not supported)")
+    /// Loads config and weights of whichever supported architecture config.json names; a `.gguf` file (Llama or
+    /// Qwen2, any of the quantizations docs/GGUF.md lists) loads the same way, its metadata as the config.
+    public static func load(_ directory: URL) throws -> any CausalLanguageModel {
+        if isGGUF(directory) { return try loadGGUF(directory) }
+        let configURL = directory.appendingPathComponent("config.json")
+        let fields = try ConfigFields.read(configURL)
+        switch try fields.string("model_type") {
+        case nil, "gpt_neox": return try load(directory, as: GPTNeoX.self)
+        case let type? where LlamaConfig.supportedModelTypes.contains(type): return try load(directory, as: Llama.self)
+        case let type?:
+            throw EngineError.invalidConfig(file: configURL.path, field: "model_type",
+                                            expected: "one of \(supportedModelTypes.joined(separator: ", "))",
+                                            got: "\"\(type)\"")
         }
-        let file = try SafeTensorsFile(contentsOf: weightsURL)
-        for e in model.parameters.entries {
-            // Older snapshots prefix nothing; some tools save `gpt_neox.`-less names for the LM head only.
-            try file.read(e.name, expectedShape: e.shape,
-                          into: UnsafeMutableBufferPointer(start: model.parameters.values.pointer + e.offset, count: e.count))
+    }
+
+    /// Loads a directory as a given architecture. Every parameter must be present with the config's shape, and
+    /// the config is checked against the weight files before anything of its size is allocated, so a config
+    /// that claims more than the files hold is refused at once (issue #18, finding 2).
+    public static func load<Model: CausalLanguageModel>(_ directory: URL, as: Model.Type) throws -> Model {
+        let configURL = directory.appendingPathComponent("config.json")
+        let config = try readConfig(Model.Config.self, configURL)
+        return try build(Model.self, config: config, configSource: configURL.path,
+                         weights: try ModelWeights(directory: directory))
+    }
+
+    /// Checks `config` against the tensors' shapes, then allocates the model and reads the weights into it.
+    static func build<Model: CausalLanguageModel>(_: Model.Type, config: Model.Config, configSource: String,
+                                                  weights: some WeightSource) throws -> Model {
+        try checkLayerCount(config, configSource, weights)
+        let specs = Model.parameterSpecs(config)
+        for spec in specs {
+            guard let shape = weights.shape(of: spec.name) else {
+                throw EngineError.io(file: weights.description, message: "missing tensor '\(spec.name)' (expected shape "
+                                     + "\(spec.shape), from \(configSource))")
+            }
+            guard shape == spec.shape else {
+                throw EngineError.io(file: weights.description, message: "tensor '\(spec.name)' has shape \(shape), but "
+                                     + "\(configSource) implies \(spec.shape)")
+            }
         }
-        let known = Set(model.parameters.entries.map(\.name))
-        let unexpected = file.tensorNames.filter { !known.contains($0) && !isIgnoredBuffer($0) }
+        let known = Set(specs.map(\.name))
+        let unexpected = weights.tensorNames.filter { !known.contains($0) && !isIgnoredBuffer($0) && !isTiedHead($0, config) }
         if let first = unexpected.first {
-            throw EngineError.io(file: weightsURL.path, message: "unexpected tensor '\(first)' (\(unexpected.count) in all) "
-                                 + "for a GPT-NeoX model with \(config.numLayers) layers")
+            throw EngineError.io(file: weights.description, message: "unexpected tensor '\(first)' (\(unexpected.count) in all) "
+                                 + "for a \(config.modelType) model with \(config.numLayers) layers")
+        }
+        let model = Model(config: config)
+        for e in model.parameters.entries {
+            try weights.read(e.name, expectedShape: e.shape,
+                             into: UnsafeMutableBufferPointer(start: model.parameters.values.pointer + e.offset, count: e.count))
         }
         return model
     }
 
+    /// Whether `url` names a GGUF file rather than a model directory.
+    public static func isGGUF(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return url.pathExtension.lowercased() == "gguf"
+            && !(FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue)
+    }
+
+    /// A Llama-family GGUF file as a trainable float32 model: the tensors dequantized under Hugging Face names
+    /// (Q and K rows un-permuted), the config from the metadata, checked like a directory's.
+    public static func loadGGUF(_ url: URL) throws -> Llama {
+        let checkpoint = try GGUFCheckpoint(contentsOf: url)
+        let source = url.path + " (GGUF metadata)"
+        guard let object = checkpoint.config.objectValue else {
+            throw EngineError.invalidConfig(file: source, field: "(config)", expected: "an object", got: checkpoint.config.typeName)
+        }
+        let config = try LlamaConfig(json: object, source: source)
+        return try build(Llama.self, config: config, configSource: source, weights: checkpoint)
+    }
+
+    static func readConfig<Config: ModelConfiguration>(_ type: Config.Type, _ url: URL) throws -> Config {
+        switch type {
+        case is GPTNeoXConfig.Type: return try GPTNeoXConfig(contentsOf: url) as! Config
+        case is LlamaConfig.Type: return try LlamaConfig(contentsOf: url) as! Config
+        default: preconditionFailure("no config reader for \(type)")
+        }
+    }
+
+    /// Some tied snapshots store the head anyway; with tied embeddings it is the embedding and is not read.
+    static func isTiedHead(_ name: String, _ config: some ModelConfiguration) -> Bool {
+        name == "lm_head.weight" && (config as? LlamaConfig)?.tieWordEmbeddings == true
+    }
+
+    /// The number of blocks must match the weights before specs are built (a config claiming 10⁹ layers would
+    /// otherwise build 10⁹ names). Layer indices come from names `….layers.N.…`.
+    static func checkLayerCount(_ config: some ModelConfiguration, _ configSource: String, _ weights: some WeightSource) throws {
+        var layers = Set<Int>()
+        for name in weights.tensorNames {
+            guard let range = name.range(of: "layers.") else { continue }
+            let digits = name[range.upperBound...].prefix { $0.isNumber }
+            if let n = Int(digits) { layers.insert(n) }
+        }
+        let count = (layers.max() ?? -1) + 1
+        guard config.numLayers <= count else {
+            throw EngineError.invalidConfig(file: configSource, field: "num_hidden_layers",
+                                            expected: "at most \(count) (\(weights.description) holds layers 0..<\(count); "
+                                                + "nothing for layers.\(count))",
+                                            got: "\(config.numLayers)")
+        }
+    }
+
     /// Writes config.json and model.safetensors (F32), with LoRA adapters merged into the weights when
     /// `mergeAdapters` (W + (α/r)·B·A), so the result loads in `transformers` as a plain model.
-    public static func save(_ model: GPTNeoX, to directory: URL, mergeAdapters: Bool = true,
+    public static func save(_ model: some CausalLanguageModel, to directory: URL, mergeAdapters: Bool = true,
                             tokenizerFile: URL? = nil) throws {
         try createDirectory(directory)
         try model.config.write(to: directory.appendingPathComponent("config.json"))
-        var merged: [String: [Float]] = [:]
-        if mergeAdapters, let adapters = model.adapters {
-            for layer in 0..<model.config.numLayers {
-                for site in LinearSite.all(model.config) where adapters.config.targets.contains(site.shortName) {
-                    let base = "gpt_neox.layers.\(layer).\(site.path)"
-                    var w = model.parameters.array(base + ".weight")
-                    let a = adapters.parameters.array(base + ".lora_A.weight")
-                    let b = adapters.parameters.array(base + ".lora_B.weight")
-                    let r = adapters.config.rank, s = adapters.config.scale
-                    for o in 0..<site.outFeatures {
-                        for k in 0..<r {
-                            let bs = b[o * r + k] * s
-                            if bs == 0 { continue }
-                            for i in 0..<site.inFeatures { w[o * site.inFeatures + i] += bs * a[k * site.inFeatures + i] }
-                        }
-                    }
-                    merged[base + ".weight"] = w
-                }
-            }
-        }
+        let merged = mergeAdapters ? model.mergedAdapterWeights() : [:]
         try write(model.parameters, replacing: merged, to: directory.appendingPathComponent("model.safetensors"),
                   metadata: ["format": "pt"])
         if let tokenizerFile { try copyReplacing(tokenizerFile, to: directory.appendingPathComponent("tokenizer.json")) }
     }
 
     /// Writes the adapters alone, in PEFT's layout (`base_model.model.` prefix, adapter_config.json).
-    public static func saveAdapters(_ model: GPTNeoX, to directory: URL) throws {
+    public static func saveAdapters(_ model: some CausalLanguageModel, to directory: URL) throws {
         guard let adapters = model.adapters else {
             throw EngineError.invalidInput(what: "save adapters", message: "the model has no LoRA adapters attached")
         }
@@ -81,7 +148,7 @@ public enum ModelDirectory {
     }
 
     /// Loads PEFT adapters saved by `saveAdapters` onto `model` (which must have the same architecture).
-    public static func loadAdapters(into model: GPTNeoX, from directory: URL) throws {
+    public static func loadAdapters(into model: some CausalLanguageModel, from directory: URL) throws {
         let configURL = directory.appendingPathComponent("adapter_config.json")
         guard let json = (try? JSONSerialization.jsonObject(with: Data(contentsOf: configURL))) as? [String: Any] else {
             throw EngineError.io(file: configURL.path, message: "missing or not a JSON object")

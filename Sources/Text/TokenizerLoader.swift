@@ -1,7 +1,8 @@
 import Foundation
 
-/// Loads "whatever is at this path": the name `byte`, a `tokenizer.json` file, a directory holding one, or a
-/// directory holding the GPT-2 pair `encoder.json` + `vocab.bpe`.
+/// Loads "whatever is at this path": the name `byte`, a `tokenizer.json` file, a GGUF model file (its metadata's
+/// tokenizer), a directory holding a `tokenizer.json`, or a directory holding the GPT-2 pair `encoder.json` +
+/// `vocab.bpe`.
 public enum TokenizerLoader {
     public static let byteTokenizerName = "byte"
 
@@ -15,7 +16,10 @@ public enum TokenizerLoader {
                                  expected: "a tokenizer.json file, a directory holding one (or encoder.json + vocab.bpe), or the name 'byte'",
                                  got: "nothing at this path")
         }
-        guard isDirectory.boolValue else { return try BPETokenizer(tokenizerJSON: url) }
+        guard isDirectory.boolValue else {
+            if url.pathExtension.lowercased() == "gguf" { return try BPETokenizer(ggufFile: url) }
+            return try BPETokenizer(tokenizerJSON: url)
+        }
 
         let tokenizerJSON = url.appendingPathComponent("tokenizer.json")
         if FileManager.default.fileExists(atPath: tokenizerJSON.path) {

@@ -82,7 +82,7 @@ struct ScoreCommand: ParsableCommand {
         print(String(decoding: try encoder.encode(out), as: UTF8.self))
     }
 
-    private func checkLength(_ seqs: [TokenizedExample], _ model: GPTNeoX, _ file: String) throws {
+    private func checkLength(_ seqs: [TokenizedExample], _ model: any CausalLanguageModel, _ file: String) throws {
         if let (i, s) = seqs.enumerated().first(where: { $0.element.ids.count > model.config.maxPositions }) {
             throw CLIError("\(file): record \(i + 1) has \(s.ids.count) tokens, more than the model's "
                            + "max_position_embeddings \(model.config.maxPositions)")

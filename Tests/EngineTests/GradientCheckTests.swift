@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import Engine
 
@@ -204,5 +205,134 @@ final class GradientCheckTests: XCTestCase {
         var d = [Float](repeating: .nan, count: logits.count)
         LogProbs.backward(dLogits: &d, logits: logits, lse: lse, targets: targets, dLogProbs: w, rows: rows, vocab: vocab)
         assertGradient("logprobs", x: logits, analytical: d) { weightedSum(run($0), w) }
+    }
+
+    // MARK: Llama kernels
+
+    func test_rmsNorm_forwardNormalisesAndBackwardMatches() {
+        let rows = 4, C = 9
+        let x = randomArray(rows * C, scale: 2), gamma = randomArray(C), w = randomArray(rows * C)
+        func run(_ x: [Float], _ g: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: rows * C), rstd = [Float](repeating: 0, count: rows)
+            RMSNorm.forward(out: &out, rstd: &rstd, input: x, weight: g, rows: rows, channels: C, eps: 1e-5)
+            return out
+        }
+        // y = x / rms(x) · γ, checked in Double.
+        let y = run(x, gamma)
+        for r in 0..<rows {
+            let row = x[(r * C)..<((r + 1) * C)].map(Double.init)
+            let rms = (row.reduce(0) { $0 + $1 * $1 } / Double(C) + 1e-5).squareRoot()
+            for c in 0..<C { XCTAssertEqual(Double(y[r * C + c]), row[c] / rms * Double(gamma[c]), accuracy: 1e-5) }
+        }
+        var out = [Float](repeating: 0, count: rows * C), rstd = [Float](repeating: 0, count: rows)
+        RMSNorm.forward(out: &out, rstd: &rstd, input: x, weight: gamma, rows: rows, channels: C, eps: 1e-5)
+        var dx = [Float](repeating: 0, count: x.count), dg = [Float](repeating: 0, count: C)
+        RMSNorm.backward(dInput: &dx, dWeight: &dg, dOut: w, input: x, weight: gamma, rstd: rstd, rows: rows, channels: C)
+        assertGradient("rmsnorm dx", x: x, analytical: dx) { weightedSum(run($0, gamma), w) }
+        assertGradient("rmsnorm dγ", x: gamma, analytical: dg) { weightedSum(run(x, $0), w) }
+    }
+
+    func test_swiGLU_isSiluTimesUpAndBackwardMatches() {
+        let n = 37
+        let gate = randomArray(n, scale: 3), up = randomArray(n), w = randomArray(n)
+        func run(_ g: [Float], _ u: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: n)
+            SwiGLU.forward(out: &out, gate: g, up: u, count: n)
+            return out
+        }
+        let y = run(gate, up)
+        for i in 0..<n {
+            let g = Double(gate[i])
+            XCTAssertEqual(Double(y[i]), g / (1 + Foundation.exp(-g)) * Double(up[i]), accuracy: 1e-5)
+        }
+        var dGate = [Float](repeating: .nan, count: n), dUp = w
+        // dUp aliases dOut, as the model calls it.
+        dUp.withUnsafeMutableBufferPointer { d in
+            SwiGLU.backward(dGate: &dGate, dUp: d.baseAddress!, dOut: d.baseAddress!, gate: gate, up: up, count: n)
+        }
+        assertGradient("swiglu dgate", x: gate, analytical: dGate) { weightedSum(run($0, up), w) }
+        assertGradient("swiglu dup", x: up, analytical: dUp) { weightedSum(run(gate, $0), w) }
+    }
+
+    /// Grouped-query attention on separate q [N, H·D], k and v [N, KV·D]: every query head of a group reads the
+    /// same key/value head, and dk, dv sum over the group.
+    private func checkGroupedAttention(heads: Int, kvHeads: Int) {
+        let D = 4, seqs = PackedSequences(lengths: [3, 5])
+        let N = seqs.tokenCount, Q = heads * D, KV = kvHeads * D
+        let qkv = randomArray(N * (Q + 2 * KV)), w = randomArray(N * Q)
+        func run(_ x: [Float]) -> ([Float], [Float]) {
+            var x = x
+            var out = [Float](repeating: 0, count: N * Q), probs = [Float](repeating: 0, count: heads * seqs.attentionSize)
+            x.withUnsafeMutableBufferPointer { b in
+                let p = b.baseAddress!
+                Attention.forward(out: &out, probs: &probs, q: HeadView(contiguous: p, heads: heads, headSize: D),
+                                  k: HeadView(contiguous: p + N * Q, heads: kvHeads, headSize: D),
+                                  v: HeadView(contiguous: p + N * (Q + KV), heads: kvHeads, headSize: D),
+                                  sequences: seqs, heads: heads, kvHeads: kvHeads, headSize: D)
+            }
+            return (out, probs)
+        }
+        var x = qkv, d = [Float](repeating: .nan, count: qkv.count)
+        var probs = run(qkv).1
+        x.withUnsafeMutableBufferPointer { xb in
+            d.withUnsafeMutableBufferPointer { db in
+                let p = xb.baseAddress!, dp = db.baseAddress!
+                Attention.backward(dq: HeadView(contiguous: dp, heads: heads, headSize: D),
+                                   dk: HeadView(contiguous: dp + N * Q, heads: kvHeads, headSize: D),
+                                   dv: HeadView(contiguous: dp + N * (Q + KV), heads: kvHeads, headSize: D),
+                                   dOut: w, probs: &probs, q: HeadView(contiguous: p, heads: heads, headSize: D),
+                                   k: HeadView(contiguous: p + N * Q, heads: kvHeads, headSize: D),
+                                   v: HeadView(contiguous: p + N * (Q + KV), heads: kvHeads, headSize: D),
+                                   sequences: seqs, heads: heads, kvHeads: kvHeads, headSize: D,
+                                   scratch: FloatBuffer(count: 2 * 25))
+            }
+        }
+        assertGradient("attention \(heads):\(kvHeads)", x: qkv, analytical: d) { weightedSum(run($0).0, w) }
+    }
+
+    func test_groupedQueryAttention_4to2_backwardMatchesFiniteDifferences() { checkGroupedAttention(heads: 4, kvHeads: 2) }
+
+    func test_groupedQueryAttention_6to1_backwardMatchesFiniteDifferences() { checkGroupedAttention(heads: 6, kvHeads: 1) }
+
+    func test_groupedQueryAttention_withOneHeadPerGroup_equalsTheFusedKernel() {
+        let heads = 2, D = 4, seqs = PackedSequences(lengths: [4, 2]), N = seqs.tokenCount
+        let fused = randomArray(N * heads * 3 * D)
+        var a = [Float](repeating: 0, count: N * heads * D), b = a
+        var pa = [Float](repeating: 0, count: heads * seqs.attentionSize), pb = pa
+        Attention.forward(out: &a, probs: &pa, qkv: fused, sequences: seqs, heads: heads, headSize: D)
+        // The same numbers split into separate q, k, v.
+        var q = [Float](), k = [Float](), v = [Float]()
+        for t in 0..<N { for h in 0..<heads {
+            let base = t * heads * 3 * D + h * 3 * D
+            q += fused[base..<(base + D)]; k += fused[(base + D)..<(base + 2 * D)]; v += fused[(base + 2 * D)..<(base + 3 * D)]
+        } }
+        Attention.forward(out: &b, probs: &pb, q: HeadView(contiguous: &q, heads: heads, headSize: D),
+                          k: HeadView(contiguous: &k, heads: heads, headSize: D),
+                          v: HeadView(contiguous: &v, heads: heads, headSize: D), sequences: seqs, heads: heads,
+                          kvHeads: heads, headSize: D)
+        XCTAssertEqual(a, b)
+    }
+
+    func test_llama3RopeScaling_matchesTransformersFormula() {
+        // transformers' _compute_llama3_parameters, written out here in Double for three frequency bands.
+        let s = Llama3RopeScaling(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64)
+        let dims = 16, base = 10_000.0
+        let table = RotaryTable(headSize: dims, rotaryPct: 1, base: base, maxPositions: 4, llama3: s)
+        let plain = RotaryTable(headSize: dims, rotaryPct: 1, base: base, maxPositions: 4)
+        var bands = Set<String>()
+        for i in 0..<(dims / 2) {
+            let inv = Double(Float(1 / Foundation.pow(base, Double(2 * i) / Double(dims))))
+            let wavelen = 2 * Double.pi / inv
+            var expected = inv
+            if wavelen > 64 / 1 { expected = inv / 8; bands.insert("low") }
+            else if wavelen >= 64 / 4 {
+                let smooth = (64 / wavelen - 1) / (4 - 1)
+                expected = (1 - smooth) * inv / 8 + smooth * inv; bands.insert("mid")
+            } else { bands.insert("high") }
+            // At position 1 the angle is the frequency itself.
+            XCTAssertEqual(Double(table.sinValue(position: 1, index: i)), Foundation.sin(expected), accuracy: 1e-6, "band \(i)")
+            XCTAssertEqual(Double(plain.sinValue(position: 1, index: i)), Foundation.sin(inv), accuracy: 1e-6)
+        }
+        XCTAssertEqual(bands, ["low", "mid", "high"], "the test covers every band")
     }
 }

@@ -23,7 +23,7 @@ final class TransformersGoldenTests: XCTestCase {
 
     static func loadGolden(_ name: String) throws -> Golden {
         let dir = TestPaths.fixture("EngineTests", name)
-        let model = try ModelDirectory.load(dir)
+        let model = try ModelDirectory.load(dir, as: GPTNeoX.self)
         let file = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("golden.safetensors"))
         let shape = try XCTUnwrap(file.shape(of: "input_ids"))
         let (B, T) = (shape[0], shape[1])
@@ -82,7 +82,7 @@ final class TransformersGoldenTests: XCTestCase {
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try ModelDirectory.save(g.model, to: dir)
-        let back = try ModelDirectory.load(dir)
+        let back = try ModelDirectory.load(dir, as: GPTNeoX.self)
         XCTAssertEqual(back.config, g.model.config)
         for e in g.model.parameters.entries { XCTAssertEqual(back.parameters.array(e.name), g.model.parameters.array(e.name)) }
     }

@@ -21,22 +21,63 @@ public struct PackedSequences: Sendable {
     }
 }
 
-/// Causal multi-head self-attention over a fused, per-head-interleaved qkv (after rotary).
-/// qkv [tokens, heads·3·headSize]; out [tokens, heads·headSize]; probs [heads · Σ lengths²] (softmax, saved).
+/// Where head h of token t starts in a [tokens, …] activation: base + t·rowStride + h·headStride. Lets one
+/// kernel read GPT-NeoX's fused, per-head-interleaved qkv and Llama's separate q, k, v alike.
+public struct HeadView {
+    public let base: UnsafeMutablePointer<Float>
+    public let rowStride: Int
+    public let headStride: Int
+
+    public init(_ base: UnsafeMutablePointer<Float>, rowStride: Int, headStride: Int) {
+        self.base = base
+        self.rowStride = rowStride
+        self.headStride = headStride
+    }
+
+    /// heads × headSize contiguous per token ([tokens, heads·headSize]).
+    public init(contiguous base: UnsafeMutablePointer<Float>, heads: Int, headSize: Int) {
+        self.init(base, rowStride: heads * headSize, headStride: headSize)
+    }
+
+    @inline(__always) func at(_ token: Int, _ head: Int) -> UnsafeMutablePointer<Float> {
+        base + token * rowStride + head * headStride
+    }
+
+    /// q, k and v of GPT-NeoX's fused qkv [tokens, heads·3·headSize], laid out per head as [q | k | v].
+    static func fusedQKV(_ qkv: UnsafeMutablePointer<Float>, heads: Int, headSize: Int) -> (HeadView, HeadView, HeadView) {
+        let row = 3 * heads * headSize, stride = 3 * headSize
+        return (HeadView(qkv, rowStride: row, headStride: stride),
+                HeadView(qkv + headSize, rowStride: row, headStride: stride),
+                HeadView(qkv + 2 * headSize, rowStride: row, headStride: stride))
+    }
+}
+
+/// Causal multi-head self-attention (after rotary), with grouped-query attention: query head h reads key/value
+/// head h / (heads / kvHeads). out [tokens, heads·headSize]; probs [heads · Σ lengths²] (softmax, saved).
 public enum Attention {
+    /// GPT-NeoX's fused form: qkv [tokens, heads·3·headSize], per head [q | k | v].
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, sequences: PackedSequences, heads: Int, headSize: Int) {
-        let channels = heads * headSize, row = 3 * channels
+        let (q, k, v) = HeadView.fusedQKV(UnsafeMutablePointer(mutating: qkv), heads: heads, headSize: headSize)
+        forward(out: out, probs: probs, q: q, k: k, v: v, sequences: sequences, heads: heads, kvHeads: heads,
+                headSize: headSize)
+    }
+
+    public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+                               q: HeadView, k: HeadView, v: HeadView, sequences: PackedSequences,
+                               heads: Int, kvHeads: Int, headSize: Int) {
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "kv heads must divide heads")
+        let channels = heads * headSize, group = heads / kvHeads
         let scale = 1 / Float(headSize).squareRoot()
         forEachSequenceHead(sequences, heads) { b, h, _ in
             let L = sequences.lengths[b], start = sequences.starts[b]
-            let q = qkv + start * row + h * 3 * headSize, k = q + headSize, v = q + 2 * headSize
+            let qh = q.at(start, h), kh = k.at(start, h / group), vh = v.at(start, h / group)
             let p = probs + heads * sequences.attentionOffsets[b] + h * L * L
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(headSize),
-                        scale, q, Int32(row), k, Int32(row), 0, p, Int32(L))
+                        scale, qh, Int32(q.rowStride), kh, Int32(k.rowStride), 0, p, Int32(L))
             causalSoftmaxRows(p, L)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(headSize), Int32(L),
-                        1, p, Int32(L), v, Int32(row), 0, out + start * channels + h * headSize, Int32(channels))
+                        1, p, Int32(L), vh, Int32(v.rowStride), 0, out + start * channels + h * headSize, Int32(channels))
         }
     }
 
@@ -44,35 +85,51 @@ public enum Attention {
     public static func backward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
                                 probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                                 sequences: PackedSequences, heads: Int, headSize: Int, scratch: FloatBuffer) {
-        let channels = heads * headSize, row = 3 * channels
+        let (q, k, v) = HeadView.fusedQKV(UnsafeMutablePointer(mutating: qkv), heads: heads, headSize: headSize)
+        let (dq, dk, dv) = HeadView.fusedQKV(dqkv, heads: heads, headSize: headSize)
+        backward(dq: dq, dk: dk, dv: dv, dOut: dOut, probs: probs, q: q, k: k, v: v, sequences: sequences,
+                 heads: heads, kvHeads: heads, headSize: headSize, scratch: scratch)
+    }
+
+    /// Writes dq, dk and dv (each element exactly once; they need not be zeroed). Work is split by
+    /// (sequence, kv head) so the query heads sharing a key/value head add into dk, dv on one thread.
+    public static func backward(dq: HeadView, dk: HeadView, dv: HeadView, dOut: UnsafePointer<Float>,
+                                probs: UnsafePointer<Float>, q: HeadView, k: HeadView, v: HeadView,
+                                sequences: PackedSequences, heads: Int, kvHeads: Int, headSize: Int,
+                                scratch: FloatBuffer) {
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "kv heads must divide heads")
+        let channels = heads * headSize, group = heads / kvHeads
         let scale = 1 / Float(headSize).squareRoot()
         let maxL = sequences.lengths.max() ?? 0
         precondition(scratch.count >= EngineThreads.count * maxL * maxL, "attention scratch too small")
-        forEachSequenceHead(sequences, heads) { b, h, worker in
+        forEachSequenceHead(sequences, kvHeads) { b, kvh, worker in
             let L = sequences.lengths[b], start = sequences.starts[b]
-            let q = qkv + start * row + h * 3 * headSize, k = q + headSize, v = q + 2 * headSize
-            let dq = dqkv + start * row + h * 3 * headSize, dk = dq + headSize, dv = dq + 2 * headSize
-            let dO = dOut + start * channels + h * headSize
-            let p = probs + heads * sequences.attentionOffsets[b] + h * L * L
+            let kh = k.at(start, kvh), vh = v.at(start, kvh), dkh = dk.at(start, kvh), dvh = dv.at(start, kvh)
             let dp = scratch.pointer + worker * maxL * maxL
-            // dP = dO·Vᵀ ; dV = Pᵀ·dO
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(headSize),
-                        1, dO, Int32(channels), v, Int32(row), 0, dp, Int32(L))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(headSize), Int32(L),
-                        1, p, Int32(L), dO, Int32(channels), 0, dv, Int32(row))
-            // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale  (softmax backward; masked entries have P = 0)
-            for i in 0..<L {
-                let pr = p + i * L, dr = dp + i * L
-                var dot: Float = 0
-                for j in 0...i { dot += pr[j] * dr[j] }
-                for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
-                for j in (i + 1)..<max(i + 1, L) { dr[j] = 0 }
+            for h in (kvh * group)..<((kvh + 1) * group) {
+                let first = h == kvh * group, accumulate: Float = first ? 0 : 1
+                let qh = q.at(start, h), dqh = dq.at(start, h)
+                let dO = dOut + start * channels + h * headSize
+                let p = probs + heads * sequences.attentionOffsets[b] + h * L * L
+                // dP = dO·Vᵀ ; dV (+)= Pᵀ·dO
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(headSize),
+                            1, dO, Int32(channels), vh, Int32(v.rowStride), 0, dp, Int32(L))
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(headSize), Int32(L),
+                            1, p, Int32(L), dO, Int32(channels), accumulate, dvh, Int32(dv.rowStride))
+                // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale  (softmax backward; masked entries have P = 0)
+                for i in 0..<L {
+                    let pr = p + i * L, dr = dp + i * L
+                    var dot: Float = 0
+                    for j in 0...i { dot += pr[j] * dr[j] }
+                    for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
+                    for j in (i + 1)..<max(i + 1, L) { dr[j] = 0 }
+                }
+                // dQ = dS·K ; dK (+)= dSᵀ·Q
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(headSize), Int32(L),
+                            1, dp, Int32(L), kh, Int32(k.rowStride), 0, dqh, Int32(dq.rowStride))
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(headSize), Int32(L),
+                            1, dp, Int32(L), qh, Int32(q.rowStride), accumulate, dkh, Int32(dk.rowStride))
             }
-            // dQ = dS·K ; dK = dSᵀ·Q
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(headSize), Int32(L),
-                        1, dp, Int32(L), k, Int32(row), 0, dq, Int32(row))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(headSize), Int32(L),
-                        1, dp, Int32(L), q, Int32(row), 0, dk, Int32(row))
         }
     }
 

@@ -88,7 +88,7 @@ public struct RunOptions: Codable, Equatable, Sendable {
 /// A ready-to-start session and what the caller may want to show about it.
 public struct PreparedRun {
     public let session: TrainingSession
-    public let backend: NeoXBackend
+    public let backend: EngineBackend
     public let tokenizer: any Tokenizer
     public let options: RunOptions
     /// Per objective: training and held-out record counts, skipped records by reason.
@@ -164,7 +164,7 @@ public enum RunSetup {
         let steps = plannedSteps(options, sources)
         let schedule = LearningRateSchedule(base: options.learningRate, warmupSteps: options.warmupSteps,
                                             totalSteps: steps ?? 0, decay: options.cosineDecay ? .cosine : .constant)
-        let backend = try NeoXBackend(model: model, settings: NeoXBackend.Settings(
+        let backend = try EngineBackend(model: model, settings: EngineBackend.Settings(
             schedule: schedule, optimizer: AdamWConfig(weightDecay: options.weightDecay),
             maxGradNorm: options.maxGradNorm, preference: options.preference, evalBatchSize: max(2, options.batchSize)),
             heldOutSFT: heldOutSFT, heldOutPairs: heldOutPairs)
@@ -220,6 +220,8 @@ public enum RunSetup {
     public static func loadTokenizer(_ options: RunOptions) throws -> any Tokenizer {
         if let path = options.tokenizer { return try TokenizerLoader.load(path: path) }
         if let dir = options.modelDirectory {
+            // A GGUF file carries its tokenizer in its metadata.
+            if ModelDirectory.isGGUF(URL(fileURLWithPath: dir)) { return try TokenizerLoader.load(path: dir) }
             let file = URL(fileURLWithPath: dir).appendingPathComponent("tokenizer.json")
             if FileManager.default.fileExists(atPath: file.path) { return try TokenizerLoader.load(path: file.path) }
             throw SessionSetupError.invalid(what: dir, message: "no tokenizer.json in the model directory; give one with --tokenizer")
@@ -227,11 +229,12 @@ public enum RunSetup {
         return ByteTokenizer()
     }
 
-    public static func loadModel(_ options: RunOptions, vocabularySize: Int) throws -> GPTNeoX {
+    public static func loadModel(_ options: RunOptions, vocabularySize: Int) throws -> any CausalLanguageModel {
         if let dir = options.modelDirectory { return try ModelDirectory.load(URL(fileURLWithPath: dir)) }
         let preset = ModelPreset(rawValue: options.modelPreset ?? "demo")!
         // Presets built for the byte tokenizer take its vocabulary; `bench` keeps its own 4096.
-        let model = GPTNeoX(config: preset.config(vocabSize: preset == .bench ? max(4096, vocabularySize) : vocabularySize))
+        let model = preset.llamaConfig != nil ? preset.makeModel()
+            : preset.makeModel(vocabSize: preset == .bench ? max(4096, vocabularySize) : vocabularySize)
         model.initializeRandomly(seed: options.modelSeed)
         return model
     }
@@ -265,7 +268,7 @@ public enum RunSetup {
         return String(h, radix: 16)
     }
 
-    static func fingerprint(_ model: GPTNeoX) -> String {
+    static func fingerprint(_ model: any CausalLanguageModel) -> String {
         var h = ContentFingerprint.offsetBasis
         let p = model.parameters.values
         for i in stride(from: 0, to: p.count, by: max(1, p.count / 65536)) {

@@ -4,13 +4,13 @@ import Engine
 /// Per-record losses of a model on data, with the token convention of DESIGN §1 (`xright score`, parity tests
 /// against transformers and the PyTorch bridge).
 public struct Scorer {
-    public let model: GPTNeoX
-    public let reference: GPTNeoX
+    public let model: any CausalLanguageModel
+    public let reference: any CausalLanguageModel
     public let preference: PreferenceLoss
     /// Sequences per forward pass.
     public var batchSize = 16
 
-    public init(model: GPTNeoX, reference: GPTNeoX? = nil, preference: PreferenceLoss = PreferenceLoss()) {
+    public init(model: any CausalLanguageModel, reference: (any CausalLanguageModel)? = nil, preference: PreferenceLoss = PreferenceLoss()) {
         self.model = model
         self.reference = reference ?? model
         self.preference = preference
@@ -40,7 +40,7 @@ public struct Scorer {
     }
 
     /// Σ log p over each sequence's scored tokens (response and eos), and how many there are.
-    func sequenceLogProbs(_ m: GPTNeoX, _ examples: [TokenizedExample]) -> [(sum: Double, count: Int)] {
+    func sequenceLogProbs(_ m: any CausalLanguageModel, _ examples: [TokenizedExample]) -> [(sum: Double, count: Int)] {
         var out = [(sum: Double, count: Int)]()
         for start in stride(from: 0, to: examples.count, by: max(1, batchSize)) {
             let chunk = Array(examples[start..<min(examples.count, start + max(1, batchSize))])

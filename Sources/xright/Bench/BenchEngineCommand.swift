@@ -16,6 +16,12 @@ struct BenchEngineCommand: ParsableCommand {
     @Option(help: "Model preset: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var preset: String = "bench"
 
+    @Option(help: "Train LoRA adapters of this rank instead of the whole model (0: full fine-tuning).")
+    var loraRank: Int = 0
+
+    @Option(help: "Comma-separated layers LoRA adapts (default: the architecture's; Llama: all seven projections).")
+    var loraTargets: String?
+
     @Option(help: "Timed training steps (after 2 warm-up steps).")
     var steps: Int = 10
 
@@ -29,6 +35,7 @@ struct BenchEngineCommand: ParsableCommand {
         guard ModelPreset(rawValue: preset) != nil else {
             throw ValidationError("unknown preset '\(preset)'; expected one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard loraRank >= 0 else { throw ValidationError("--lora-rank must be 0 or more, got \(loraRank)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
@@ -36,13 +43,15 @@ struct BenchEngineCommand: ParsableCommand {
     func run() throws {
         EngineThreads.configure(threads)
         let progress = ProgressLine()
-        let r = EngineBenchmark.run(preset: ModelPreset(rawValue: preset)!, steps: steps) { progress.update($0) }
+        let targets = loraTargets.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? []
+        let lora = loraRank > 0 ? LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank), targets: targets) : nil
+        let r = try EngineBenchmark.run(preset: ModelPreset(rawValue: preset)!, lora: lora, steps: steps) { progress.update($0) }
         progress.finish()
         if json {
             print(try JSONOutput.string(r))
         } else {
             print("""
-                engine benchmark: preset \(r.preset), \(r.parameters) parameters, batch \(r.batchSize) × \(r.sequenceLength), \(r.threads) threads
+                engine benchmark: preset \(r.preset), \(r.parameters) parameters, \(r.loraRank.map { "LoRA r=\($0) on \(r.loraTargets?.joined(separator: ",") ?? "")" } ?? "full fine-tuning"), batch \(r.batchSize) × \(r.sequenceLength), \(r.threads) threads
                   training      \(fmt(r.trainTokensPerSecond, 0)) tokens/s   (median step \(fmt(r.stepSecondsMedian, 3)) s)
                   forward only  \(fmt(r.forwardTokensPerSecond, 0)) tokens/s
                   achieved      \(fmt(r.trainGflops, 1)) GFLOP/s (6·params·tokens)

@@ -74,8 +74,8 @@ struct TrainArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "LoRA α (scale α/r).")
     var loraAlpha: Float = 16
 
-    @Option(help: "Comma-separated layers to adapt: query_key_value, dense, dense_h_to_4h, dense_4h_to_h.")
-    var loraTargets: String = "query_key_value"
+    @Option(help: "Comma-separated layers to adapt (default: the architecture's). GPT-NeoX: query_key_value, dense, dense_h_to_4h, dense_4h_to_h (default query_key_value); Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (default all seven).")
+    var loraTargets: String = ""
 
     @Option(help: "Prompt template: xright (\"User: {prompt}\\nAssistant: \"), raw, alpaca, hh, or a string with {prompt}.",
             transform: { try TemplateArgument.parse($0) })
@@ -168,7 +168,7 @@ struct TrainArguments: ParsableArguments {
             keepCheckpoints: keepCheckpoints > 0 ? keepCheckpoints : nil,
             optima: optima, stopRule: stopRule ? OptimalityStopRule() : nil)
         let lora = loraRank > 0 ? LoRAConfig(rank: loraRank, alpha: loraAlpha,
-                                             targets: loraTargets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+                                             targets: loraTargets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
                                 : nil
         return RunOptions(
             modelPreset: model == nil ? (preset ?? .demo).rawValue : nil, modelDirectory: model, modelSeed: seed,

@@ -85,7 +85,10 @@ def parser():
     t.add_argument("--label-smoothing", type=float, default=0.0)
     t.add_argument("--lora-r", type=_positive("--lora-r"), help="Train LoRA adapters of this rank (needs peft).")
     t.add_argument("--lora-alpha", type=float, help="LoRA α (default: r).")
-    t.add_argument("--lora-targets", default="query_key_value", help="Comma-separated module names.")
+    t.add_argument("--lora-targets", default=None,
+                   help="Comma-separated module names (default: the architecture's, as xright's engine: "
+                        "query_key_value for gpt_neox; q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj "
+                        "for llama, qwen2, mistral).")
     t.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     t.add_argument("--threads", type=_positive("--threads"), help="torch threads per process.")
     t.add_argument("--telemetry-seconds", type=float, default=10.0, help="GPU sampling period.")

@@ -53,12 +53,25 @@ def training_config(args):
     }
 
 
+LLAMA_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def default_lora_targets(model):
+    """The engine's defaults (Sources/Engine: GPTNeoX/Llama.defaultLoRATargets), by config.json's model_type."""
+    model_type = getattr(model.config, "model_type", "")
+    if model_type == "gpt_neox":
+        return ["query_key_value"]
+    if model_type in ("llama", "qwen2", "mistral"):
+        return LLAMA_LORA_TARGETS
+    raise SettingError("--lora-targets", f"no default LoRA targets for model_type {model_type!r}; name the modules")
+
+
 def attach_lora(model, args):
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError:
         raise SettingError("--lora-r", "LoRA needs peft: pip install peft") from None
-    targets = [t for t in args.lora_targets.split(",") if t]
+    targets = [t for t in (args.lora_targets or "").split(",") if t] or default_lora_targets(model)
     config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha or args.lora_r, target_modules=targets,
                         lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
     try:

@@ -2,9 +2,10 @@ import Data
 import Engine
 import Foundation
 
-/// The training backend on the Swift engine: a GPT-NeoX policy (or its LoRA adapters) with AdamW, and a frozen
-/// reference for DPO whose log-probabilities are computed once per pair and cached (DESIGN §1).
-public final class NeoXBackend: TrainingBackend {
+/// The training backend on the Swift engine: a policy of any engine architecture (GPT-NeoX, Llama), or its LoRA
+/// adapters, with AdamW, and a frozen reference for DPO whose log-probabilities are computed once per pair and
+/// cached (DESIGN §1).
+public final class EngineBackend: TrainingBackend {
     public struct Settings: Codable, Equatable, Sendable {
         public var schedule: LearningRateSchedule
         public var optimizer: AdamWConfig
@@ -24,8 +25,8 @@ public final class NeoXBackend: TrainingBackend {
         }
     }
 
-    public let model: GPTNeoX
-    let reference: GPTNeoX
+    public let model: any CausalLanguageModel
+    let reference: any CausalLanguageModel
     let settings: Settings
     let optimizer: AdamW
     let heldOutSFT: [TokenizedExample]
@@ -34,13 +35,12 @@ public final class NeoXBackend: TrainingBackend {
     private var referenceCache: [Int: (Double, Double)] = [:]
 
     /// `model` is the policy as training starts; the reference is a frozen copy of it (without adapters).
-    public init(model: GPTNeoX, settings: Settings, heldOutSFT: [TokenizedExample] = [],
+    public init(model: any CausalLanguageModel, settings: Settings, heldOutSFT: [TokenizedExample] = [],
                 heldOutPairs: [TokenizedPair] = []) throws {
         try settings.preference.validate()
         self.model = model
         self.settings = settings
-        reference = GPTNeoX(config: model.config)
-        reference.parameters.values.pointer.update(from: model.parameters.values.pointer, count: model.parameters.count)
+        reference = model.baseCopy()
         if model.adapters == nil { model.parameters.setTrainable(true) }
         optimizer = AdamW(config: settings.optimizer, parameterCount: model.trainableParameters.count)
         self.heldOutSFT = heldOutSFT
@@ -227,7 +227,7 @@ public final class NeoXBackend: TrainingBackend {
 struct PairTotals {
     var loss = 0.0, chosen = 0.0, rejected = 0.0, correct = 0, count = 0, tokens = 0
 
-    mutating func add(_ terms: [NeoXBackend.PairTerm]) {
+    mutating func add(_ terms: [EngineBackend.PairTerm]) {
         for t in terms {
             loss += t.loss; chosen += t.chosenReward; rejected += t.rejectedReward
             correct += t.chosenReward > t.rejectedReward ? 1 : 0

@@ -6,7 +6,7 @@ import XCTest
 
 /// The engine backend: SFT and DPO losses and their gradients (finite differences through the whole model),
 /// the reference cache, and exact state round-trips.
-final class NeoXBackendTests: XCTestCase {
+final class EngineBackendTests: XCTestCase {
     override func setUp() { EngineThreads.configure(2) }
 
     private func makeModel(seed: UInt64 = 3) -> GPTNeoX {
@@ -24,8 +24,8 @@ final class NeoXBackendTests: XCTestCase {
          TokenizedPair(chosen: example([7, 8], [9, 10, 11, 0]), rejected: example([7, 8], [12, 13, 0]))]
     }
 
-    private func settings(_ loss: PreferenceLoss = PreferenceLoss(kind: .sigmoid, beta: 0.5, labelSmoothing: 0.1)) -> NeoXBackend.Settings {
-        NeoXBackend.Settings(schedule: LearningRateSchedule(base: 1e-3), maxGradNorm: 0, preference: loss)
+    private func settings(_ loss: PreferenceLoss = PreferenceLoss(kind: .sigmoid, beta: 0.5, labelSmoothing: 0.1)) -> EngineBackend.Settings {
+        EngineBackend.Settings(schedule: LearningRateSchedule(base: 1e-3), maxGradNorm: 0, preference: loss)
     }
 
     func test_preferenceLoss_matchesTheFormulasAndTheirDerivatives() {
@@ -53,15 +53,23 @@ final class NeoXBackendTests: XCTestCase {
 
     /// At the start the policy equals the reference, so z = 0: loss = log 2, rewards 0.
     func test_dpo_atStartEqualsLog2() throws {
-        let backend = try NeoXBackend(model: makeModel(), settings: settings(PreferenceLoss(beta: 0.1)))
+        let backend = try EngineBackend(model: makeModel(), settings: settings(PreferenceLoss(beta: 0.1)))
         let m = try backend.evaluate(.dpo, batch: PreferenceTokenBatch(pairs: pairs, pairIDs: [0, 1]), gradientWeight: nil)
         XCTAssertEqual(m.loss, log(2), accuracy: 1e-6)
         XCTAssertEqual(m.preference?.margin ?? .nan, 0, accuracy: 1e-9)
     }
 
-    private func checkGradient(_ objective: Objective, _ batch: any TrainingBatch, weight: Double) throws {
-        let model = makeModel()
-        let backend = try NeoXBackend(model: model, settings: settings())
+    /// A tiny Llama (GQA 4:2, tied) with the same vocabulary: the backend drives either architecture.
+    private func makeLlama(seed: UInt64 = 3) -> Llama {
+        let model = Llama(config: LlamaConfig(vocabSize: 30, hiddenSize: 16, numLayers: 2, numHeads: 4, numKVHeads: 2,
+                                              intermediateSize: 24, maxPositions: 64, tieWordEmbeddings: true))
+        model.initializeRandomly(seed: seed, std: 0.2)
+        return model
+    }
+
+    private func checkGradient(_ objective: Objective, _ batch: any TrainingBatch, weight: Double,
+                               model: any CausalLanguageModel) throws {
+        let backend = try EngineBackend(model: model, settings: settings())
         // Move the policy off the reference so DPO's z ≠ 0 and every term matters.
         var rng = SeededRandom(seed: 11)
         let p = model.parameters
@@ -84,16 +92,42 @@ final class NeoXBackendTests: XCTestCase {
     }
 
     func test_sftGradient_matchesFiniteDifferences() throws {
-        try checkGradient(.sft, SFTTokenBatch(examples: [example([1, 2], [3, 4, 0]), example([5], [6, 7, 8, 0])]), weight: 0.7)
+        try checkGradient(.sft, SFTTokenBatch(examples: [example([1, 2], [3, 4, 0]), example([5], [6, 7, 8, 0])]), weight: 0.7,
+                          model: makeModel())
     }
 
     func test_dpoGradient_matchesFiniteDifferences() throws {
-        try checkGradient(.dpo, PreferenceTokenBatch(pairs: pairs, pairIDs: [0, 1]), weight: 1.3)
+        try checkGradient(.dpo, PreferenceTokenBatch(pairs: pairs, pairIDs: [0, 1]), weight: 1.3, model: makeModel())
+    }
+
+    func test_sftGradient_onLlama_matchesFiniteDifferences() throws {
+        try checkGradient(.sft, SFTTokenBatch(examples: [example([1, 2], [3, 4, 0]), example([5], [6, 7, 8, 0])]), weight: 0.7,
+                          model: makeLlama())
+    }
+
+    func test_dpoGradient_onLlama_matchesFiniteDifferences() throws {
+        try checkGradient(.dpo, PreferenceTokenBatch(pairs: pairs, pairIDs: [0, 1]), weight: 1.3, model: makeLlama())
+    }
+
+    func test_dpo_onLlamaWithLoRA_startsAtLog2AndTrainsOnlyTheAdapters() throws {
+        let model = makeLlama()
+        try model.attachAdapters(LoRAConfig(rank: 2, alpha: 4), seed: 5)
+        let backend = try EngineBackend(model: model, settings: settings(PreferenceLoss(beta: 0.1)))
+        let batch = PreferenceTokenBatch(pairs: pairs, pairIDs: [0, 1])
+        let m = try backend.evaluate(.dpo, batch: batch, gradientWeight: 1)
+        XCTAssertEqual(m.loss, log(2), accuracy: 1e-6, "the reference is the base model, which the adapters start at")
+        let base = model.parameters.values.array
+        for _ in 0..<5 {
+            _ = try backend.evaluate(.dpo, batch: batch, gradientWeight: 1)
+            _ = try backend.applyUpdate()
+        }
+        XCTAssertEqual(model.parameters.values.array, base, "LoRA leaves the base weights alone")
+        XCTAssertLessThan(try backend.evaluate(.dpo, batch: batch, gradientWeight: nil).loss, log(2))
     }
 
     func test_sftLoss_coversResponseAndEosOnly() throws {
         let model = makeModel()
-        let backend = try NeoXBackend(model: model, settings: settings())
+        let backend = try EngineBackend(model: model, settings: settings())
         let ex = example([1, 2, 3], [4, 0])
         let m = try backend.evaluate(.sft, batch: SFTTokenBatch(examples: [ex]), gradientWeight: nil)
         let lp = model.forward(TokenBatch(sequences: [[1, 2, 3, 4, 0]]))
@@ -102,7 +136,7 @@ final class NeoXBackendTests: XCTestCase {
     }
 
     func test_saveAndLoadState_restoresWeightsOptimizerAndReferenceCacheExactly() throws {
-        let a = try NeoXBackend(model: makeModel(), settings: settings())
+        let a = try EngineBackend(model: makeModel(), settings: settings())
         let batch = PreferenceTokenBatch(pairs: pairs, pairIDs: [0, 1])
         for _ in 0..<3 {
             _ = try a.evaluate(.dpo, batch: batch, gradientWeight: 1)
@@ -112,7 +146,7 @@ final class NeoXBackendTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try a.saveState(to: dir)
-        let b = try NeoXBackend(model: makeModel(), settings: settings())
+        let b = try EngineBackend(model: makeModel(), settings: settings())
         try b.loadState(from: dir)
         XCTAssertEqual(a.model.parameters.values.array, b.model.parameters.values.array)
         XCTAssertEqual(a.learningRate, b.learningRate)
@@ -123,7 +157,7 @@ final class NeoXBackendTests: XCTestCase {
 
     func test_nonFiniteGradient_skipsTheUpdateAndLeavesWeights() throws {
         let model = makeModel()
-        let backend = try NeoXBackend(model: model, settings: settings())
+        let backend = try EngineBackend(model: model, settings: settings())
         let before = model.parameters.values.array
         model.parameters.gradients![5] = .nan
         guard case .skippedNonFinite = try backend.applyUpdate() else { return XCTFail("expected a skipped update") }
@@ -132,7 +166,7 @@ final class NeoXBackendTests: XCTestCase {
     }
 
     func test_wrongBatchKind_isAClearError() throws {
-        let backend = try NeoXBackend(model: makeModel(), settings: settings())
+        let backend = try EngineBackend(model: makeModel(), settings: settings())
         XCTAssertThrowsError(try backend.evaluate(.dpo, batch: SFTTokenBatch(examples: [example([1], [2])]), gradientWeight: nil))
     }
 

@@ -1,0 +1,217 @@
+import GGUF
+
+/// Converts GGUF tensor data to Float, one function per type; each states its block layout once (docs/GGUF.md,
+/// "Tensor types"). The arithmetic follows the `gguf` Python package's dequantization operation for operation
+/// (scale × quant, then − min), so results agree bit for bit. Blocks are independent, so large tensors are
+/// split across `EngineThreads`.
+public enum GGUFDequantize {
+    /// Dequantizes `source` (the tensor's bytes, `destination.count` elements of `type`) into `destination`.
+    /// The caller has checked that the sizes agree (`GGUFFile` does for every tensor).
+    public static func convert(_ type: GGMLType, _ source: UnsafeRawBufferPointer,
+                               into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let layout = type.layout
+        let blocks = destination.count / layout.blockSize
+        guard destination.count % layout.blockSize == 0, source.count == blocks * layout.blockBytes else {
+            throw GGUFError(file: "(tensor data)", message: "\(type.name): \(source.count) bytes cannot hold "
+                + "exactly \(destination.count) elements")
+        }
+        guard let from = source.baseAddress, let to = destination.baseAddress else { return }
+        let kernel: (UnsafeRawPointer, UnsafeMutablePointer<Float>, Int) -> Void
+        switch type {
+        case .f32: kernel = f32
+        case .f16: kernel = f16
+        case .bf16: kernel = bf16
+        case .q8_0: kernel = q8_0
+        case .q4_0: kernel = q4_0
+        case .q4_1: kernel = q4_1
+        case .q4_K: kernel = q4_K
+        case .q5_K: kernel = q5_K
+        case .q6_K: kernel = q6_K
+        default:
+            throw GGUFError(file: "(tensor data)", message: "tensor type \(type.name) cannot be converted to "
+                + "Float (supported: \(GGMLType.dequantizable.map(\.name).joined(separator: ", ")))")
+        }
+        // ~64k elements per task: enough work to amortise a thread hop.
+        let blocksPerTask = max(1, 65_536 / layout.blockSize)
+        EngineThreads.parallelRanges(blocks, minimumPerThread: blocksPerTask) { first, end in
+            kernel(from + first * layout.blockBytes, to + first * layout.blockSize, end - first)
+        }
+    }
+
+    @inline(__always)
+    private static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        HalfFloat.float(fromF16Bits: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+
+    /// F32: 4 bytes per element.
+    private static func f32(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        UnsafeMutableRawPointer(out).copyMemory(from: p, byteCount: n * 4)
+    }
+
+    /// F16: IEEE binary16, 2 bytes per element.
+    private static func f16(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        HalfFloat.convertF16(p, into: UnsafeMutableBufferPointer(start: out, count: n))
+    }
+
+    /// BF16: the upper half of a binary32, 2 bytes per element.
+    private static func bf16(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        HalfFloat.convertBF16(p, into: UnsafeMutableBufferPointer(start: out, count: n))
+    }
+
+    /// Q8_0, 34 bytes per 32 elements: f16 scale d, then 32 int8 q; x = q · d.
+    private static func q8_0(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        for b in 0..<blocks {
+            let block = p + b * 34
+            let d = half(block, 0)
+            let q = (block + 2).assumingMemoryBound(to: Int8.self)
+            let y = out + b * 32
+            for i in 0..<32 { y[i] = Float(q[i]) * d }
+        }
+    }
+
+    /// Q4_0, 18 bytes per 32 elements: f16 d, then 16 bytes; element i < 16 is the low nibble of byte i, element
+    /// 16 + i its high nibble; x = (nibble − 8) · d.
+    private static func q4_0(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        for b in 0..<blocks {
+            let block = p + b * 18
+            let d = half(block, 0)
+            let q = (block + 2).assumingMemoryBound(to: UInt8.self)
+            let y = out + b * 32
+            for i in 0..<16 {
+                y[i] = d * Float(Int32(q[i] & 0x0F) - 8)
+                y[i + 16] = d * Float(Int32(q[i] >> 4) - 8)
+            }
+        }
+    }
+
+    /// Q4_1, 20 bytes per 32 elements: f16 d, f16 m, then 16 bytes of nibbles as in Q4_0; x = nibble · d + m.
+    private static func q4_1(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        for b in 0..<blocks {
+            let block = p + b * 20
+            let d = half(block, 0)
+            let m = half(block, 2)
+            let q = (block + 4).assumingMemoryBound(to: UInt8.self)
+            let y = out + b * 32
+            for i in 0..<16 {
+                y[i] = d * Float(q[i] & 0x0F) + m
+                y[i + 16] = d * Float(q[i] >> 4) + m
+            }
+        }
+    }
+
+    /// The eight 6-bit scales and mins of a Q4_K / Q5_K super-block, packed in 12 bytes s[0..<12]: for j < 4,
+    /// scale j = s[j] & 63 and min j = s[j + 4] & 63; scale 4 + j = (s[j + 8] & 15) | (s[j] >> 6) << 4 and
+    /// min 4 + j = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4.
+    @inline(__always)
+    private static func scalesAndMins(_ s: UnsafePointer<UInt8>, d: Float, dmin: Float,
+                                      _ scale: inout (Float, Float, Float, Float, Float, Float, Float, Float),
+                                      _ minimum: inout (Float, Float, Float, Float, Float, Float, Float, Float)) {
+        withUnsafeMutableBytes(of: &scale) { sb in
+            withUnsafeMutableBytes(of: &minimum) { mb in
+                let sc = sb.baseAddress!.assumingMemoryBound(to: Float.self)
+                let mn = mb.baseAddress!.assumingMemoryBound(to: Float.self)
+                for j in 0..<4 {
+                    sc[j] = d * Float(s[j] & 63)
+                    mn[j] = dmin * Float(s[j + 4] & 63)
+                    sc[j + 4] = d * Float((s[j + 8] & 15) | ((s[j] >> 6) << 4))
+                    mn[j + 4] = dmin * Float((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4))
+                }
+            }
+        }
+    }
+
+    /// Q4_K, 144 bytes per 256 elements: f16 d, f16 dmin, 12 bytes of scales/mins, 128 bytes of nibbles. The
+    /// super-block is 8 sub-blocks of 32; sub-blocks 2c and 2c + 1 take the low and high nibbles of bytes
+    /// 32c..<32c + 32; x = (d · scale) · nibble − dmin · min.
+    private static func q4_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        var scale: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var minimum = scale
+        for b in 0..<blocks {
+            let block = p + b * 144
+            scalesAndMins((block + 4).assumingMemoryBound(to: UInt8.self), d: half(block, 0), dmin: half(block, 2),
+                          &scale, &minimum)
+            let q = (block + 16).assumingMemoryBound(to: UInt8.self)
+            let y = out + b * 256
+            withUnsafeBytes(of: scale) { sb in
+                withUnsafeBytes(of: minimum) { mb in
+                    let sc = sb.baseAddress!.assumingMemoryBound(to: Float.self)
+                    let mn = mb.baseAddress!.assumingMemoryBound(to: Float.self)
+                    for c in 0..<4 {
+                        let (d1, m1, d2, m2) = (sc[2 * c], mn[2 * c], sc[2 * c + 1], mn[2 * c + 1])
+                        let qc = q + 32 * c
+                        let yc = y + 64 * c
+                        for l in 0..<32 {
+                            yc[l] = d1 * Float(qc[l] & 0x0F) - m1
+                            yc[l + 32] = d2 * Float(qc[l] >> 4) - m2
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Q5_K, 176 bytes per 256 elements: f16 d, f16 dmin, 12 bytes of scales/mins (as Q4_K), 32 bytes qh of
+    /// fifth bits (bit s of qh[l] belongs to element l of sub-block s), 128 bytes of nibbles (as Q4_K);
+    /// x = (d · scale) · (nibble + 16 · bit) − dmin · min.
+    private static func q5_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        var scale: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var minimum = scale
+        for b in 0..<blocks {
+            let block = p + b * 176
+            scalesAndMins((block + 4).assumingMemoryBound(to: UInt8.self), d: half(block, 0), dmin: half(block, 2),
+                          &scale, &minimum)
+            let qh = (block + 16).assumingMemoryBound(to: UInt8.self)
+            let q = (block + 48).assumingMemoryBound(to: UInt8.self)
+            let y = out + b * 256
+            withUnsafeBytes(of: scale) { sb in
+                withUnsafeBytes(of: minimum) { mb in
+                    let sc = sb.baseAddress!.assumingMemoryBound(to: Float.self)
+                    let mn = mb.baseAddress!.assumingMemoryBound(to: Float.self)
+                    for c in 0..<4 {
+                        let (d1, m1, d2, m2) = (sc[2 * c], mn[2 * c], sc[2 * c + 1], mn[2 * c + 1])
+                        let lowShift = UInt8(2 * c)
+                        let qc = q + 32 * c
+                        let yc = y + 64 * c
+                        for l in 0..<32 {
+                            let h = qh[l]
+                            yc[l] = d1 * Float((qc[l] & 0x0F) | (((h >> lowShift) & 1) << 4)) - m1
+                            yc[l + 32] = d2 * Float((qc[l] >> 4) | (((h >> (lowShift + 1)) & 1) << 4)) - m2
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Q6_K, 210 bytes per 256 elements: 128 bytes ql of low nibbles, 64 bytes qh of high 2-bit pairs, 16 int8
+    /// scales (one per 16 elements), f16 d. Each half h of 128 elements uses ql[64h..<64h + 64] and
+    /// qh[32h..<32h + 32]: element 32g + l (g = 0...3, l < 32) has low bits = nibble (g & 1 ? ql[64h + 32 + l] :
+    /// ql[64h + l]) (low nibble for g < 2, high for g ≥ 2) and high bits = (qh[32h + l] >> 2g) & 3;
+    /// x = (d · scale) · (low | high << 4 − 32).
+    private static func q6_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        for b in 0..<blocks {
+            let block = p + b * 210
+            let d = half(block, 208)
+            let scales = (block + 192).assumingMemoryBound(to: Int8.self)
+            let y = out + b * 256
+            for h in 0..<2 {
+                let ql = (block + 64 * h).assumingMemoryBound(to: UInt8.self)
+                let qh = (block + 128 + 32 * h).assumingMemoryBound(to: UInt8.self)
+                let yh = y + 128 * h
+                let sc = scales + 8 * h
+                for l in 0..<32 {
+                    let high = qh[l]
+                    let s = l / 16
+                    let q0 = Int32((ql[l] & 0x0F) | ((high & 3) << 4)) - 32
+                    let q1 = Int32((ql[l + 32] & 0x0F) | (((high >> 2) & 3) << 4)) - 32
+                    let q2 = Int32((ql[l] >> 4) | (((high >> 4) & 3) << 4)) - 32
+                    let q3 = Int32((ql[l + 32] >> 4) | (((high >> 6) & 3) << 4)) - 32
+                    yh[l] = (d * Float(sc[s])) * Float(q0)
+                    yh[l + 32] = (d * Float(sc[s + 2])) * Float(q1)
+                    yh[l + 64] = (d * Float(sc[s + 4])) * Float(q2)
+                    yh[l + 96] = (d * Float(sc[s + 6])) * Float(q3)
+                }
+            }
+        }
+    }
+}
