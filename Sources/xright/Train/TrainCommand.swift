@@ -3,6 +3,7 @@ import Dashboard
 import Dispatch
 import Engine
 import Foundation
+import PrometheusMetrics
 import Remote
 import Training
 
@@ -20,6 +21,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var options: TrainArguments
 
     @OptionGroup var display: DisplayArguments
+
+    @OptionGroup var configFile: ConfigFileArguments
+
+    @OptionGroup var exports: LiveExportArguments
 
     @Flag(help: "Print one progress line a second instead of opening the dashboard (same as --no-tui).")
     var headless = false
@@ -39,7 +44,7 @@ struct TrainCommand: ParsableCommand {
                                       addRunDir: chosen == nil)
             return
         }
-        try TrainRunner(arguments: options, display: display, headless: headless, resume: resume).execute()
+        try TrainRunner(arguments: options, display: display, headless: headless, resume: resume, exports: exports.live).execute()
     }
 }
 
@@ -49,6 +54,7 @@ struct TrainRunner {
     var display = DisplayArguments()
     let headless: Bool
     let resume: String?
+    var exports = LiveExports()
 
     func execute() throws {
         // A resumed run keeps its thread count unless told otherwise: results are bit-identical only then.
@@ -94,6 +100,8 @@ struct TrainRunner {
         for line in prepared.dataSummary { printErr("  " + line) }
         // Progress lines go to stderr only without the dashboard: they would scribble over the screen.
         if dashboard == nil { subscribeProgressLines(prepared.session) }
+        let liveExports = try exports.attach(to: prepared.session, runDirectory: runDirectory)
+        defer { liveExports.compactMap { $0 as? MetricsServer }.forEach { $0.close() } }
         let server = RunServer(runDirectory: runDirectory, control: prepared.session)
         server.onNotice = { notice in if dashboard == nil { printErr("remote: \(notice)") } }
         do {
