@@ -13,6 +13,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // YAML config files (`--config run.yaml`).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // TensorBoard event files (protobuf messages); the Swift code is generated once and committed.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Prometheus text format (its registry; no network library: the endpoint is a small POSIX responder).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries, found through pkg-config (installed by scripts/setup).
@@ -41,9 +47,18 @@ let package = Package(
         .target(name: "Telemetry", swiftSettings: optimize),
         // The ncurses dashboard: state folded from run events, layout, widgets, themes, keys, the terminal.
         .target(name: "Dashboard", dependencies: ["Training", "Telemetry", "CNcurses"], swiftSettings: optimize),
+        // `--config FILE`: a YAML file's keys checked against a command's options and turned into its arguments.
+        .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: optimize),
+        // TensorBoard event files from run events: live (`train --tensorboard`) and from finished logs (`export`).
+        .target(name: "TensorBoard", dependencies: ["Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Proto"], swiftSettings: optimize),
+        // A live run's figures as Prometheus metrics, served on 127.0.0.1 (`train --metrics-port`).
+        .target(name: "PrometheusMetrics", dependencies: ["Training", .product(name: "Prometheus", package: "swift-prometheus")],
+                swiftSettings: optimize),
         // The command line.
         .executableTarget(name: "xright", dependencies: [
-            "JSON", "Engine", "Text", "Data", "Training", "Remote", "Telemetry", "Dashboard",
+            "JSON", "Engine", "Text", "Data", "Training", "Remote", "Telemetry", "Dashboard", "ConfigFile",
+            "TensorBoard", "PrometheusMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
@@ -57,6 +72,9 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "Training", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Training", "Telemetry", "TestSupport"]),
+        .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Training", "TestSupport"]),
+        .testTarget(name: "PrometheusMetricsTests", dependencies: ["PrometheusMetrics", "Training", "TestSupport"]),
         // Drives the built `xright` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["Training", "TestSupport"], exclude: ["Fixtures"]),
     ],

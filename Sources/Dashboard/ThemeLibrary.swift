@@ -1,21 +1,20 @@
 import Foundation
 
-/// The themes a user can pick from: `*.theme` files in `./themes`, the install's share directory
-/// (`<prefix>/share/xright/themes`, next to `bin/xright`) and `~/.config/xright/themes`; a later directory's
-/// file of the same name wins. The themes shipped in themes/ are compiled in, so they are there wherever the
-/// binary is run from.
+/// The themes a user can pick from: `*.theme` files in `./themes`, the program's own (`programDirectories`: the
+/// checkout's `themes/` or the install's `<prefix>/share/xright/themes`) and `~/.config/xright/themes`; a later
+/// directory's file of the same name wins. The themes shipped in themes/ are compiled in, so they are there wherever
+/// the binary is run from.
 public struct ThemeLibrary {
     public private(set) var themes: [Theme]
     /// Files that failed to load: shown once on the event line, never fatal.
     public private(set) var problems: [ThemeError] = []
     public let searchDirectories: [URL]
 
-    public static func defaultDirectories(executable: URL = URL(fileURLWithPath: CommandLine.arguments.first ?? "xright"),
+    public static func defaultDirectories(executable: URL = ThemeLibrary.runningExecutable,
                                           home: String? = ProcessInfo.processInfo.environment["HOME"],
                                           workingDirectory: String = FileManager.default.currentDirectoryPath) -> [URL] {
         var dirs = [URL(fileURLWithPath: workingDirectory).appendingPathComponent("themes")]
-        let prefix = executable.resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-        dirs.append(prefix.appendingPathComponent("share/xright/themes"))
+        dirs += programDirectories(executable: executable)
         if let home { dirs.append(URL(fileURLWithPath: home).appendingPathComponent(".config/xright/themes")) }
         return dirs
     }

@@ -47,6 +47,13 @@ public struct DataCheckReport: Codable, Equatable, Sendable {
     public var tokenLengths: LengthSummary?
     /// Usable records the eval split holds out, when a split was given.
     public var evalRecords: Int?
+    /// Conversation data (sharegpt, OpenAI messages): messages in the usable conversations, system ones included.
+    public var turns: Int?
+    /// Conversation data for SFT: the trained replies, one training sequence each.
+    public var trainedTurns: Int?
+    /// With a tokenizer: the share of tokens the loss does not cover (template, system message, history,
+    /// prompts), over every sequence a run would train on.
+    public var maskedShare: Double?
 
     /// A human-readable summary, one fact per line.
     public var text: String {
@@ -59,6 +66,14 @@ public struct DataCheckReport: Codable, Equatable, Sendable {
         lines.append(counts)
         for (reason, count) in skippedByReason.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
             lines.append("  \(reason): \(count)")
+        }
+        if let turns {
+            var line = "turns: \(turns) messages in \(usable) conversations"
+            if let trainedTurns { line += "  trained replies: \(trainedTurns) (one sequence each, after the whole history)" }
+            lines.append(line)
+        }
+        if let maskedShare {
+            lines.append(String(format: "masked share: %.1f%% of tokens (prompts, history, template); the loss covers the rest", maskedShare * 100))
         }
         if let tokenLengths, let tokenizer {
             var line = "tokens (\(tokenizer), template \(template), \(tokenLengths.count) sequences): "
@@ -87,17 +102,24 @@ public enum DataCheck {
         var lengths: [Int] = []
         var tokenizationProblems = ProblemLog(keep: options.problemsKept)
         var evalRecords = 0
+        var maskedTokens = 0, allTokens = 0
         while let record = try reader.next() {
             if options.evalSplit?.isEval(record) == true { evalRecords += 1 }
             guard let encoder else { continue }
             do {
                 switch record {
                 case .sft(let example):
-                    lengths.append(try encoder.tokenize(example).ids.count)
+                    let tokenized = try encoder.tokenize(example)
+                    lengths.append(tokenized.ids.count)
+                    maskedTokens += tokenized.promptTokenCount
+                    allTokens += tokenized.ids.count
                 case .preference(let pair):
                     let tokenized = try encoder.tokenize(pair)
-                    lengths.append(tokenized.chosen.ids.count)
-                    lengths.append(tokenized.rejected.ids.count)
+                    for sequence in [tokenized.chosen, tokenized.rejected] {
+                        lengths.append(sequence.ids.count)
+                        maskedTokens += sequence.promptTokenCount
+                        allTokens += sequence.ids.count
+                    }
                 }
             } catch let problem as DataError {
                 tokenizationProblems.add(problem)
@@ -118,6 +140,9 @@ public enum DataCheck {
             problems: Array(problems), template: options.template.description,
             tokenizer: tokenizer == nil ? nil : (tokenizerName ?? "tokenizer"),
             tokenLengths: LengthSummary(lengths: lengths, limit: options.maxLength),
-            evalRecords: options.evalSplit == nil ? nil : evalRecords)
+            evalRecords: options.evalSplit == nil ? nil : evalRecords,
+            turns: reader.format == .sharegpt || reader.format == .sharegptSFT ? reader.conversationTurns : nil,
+            trainedTurns: reader.format == .sharegptSFT ? reader.examplesProduced : nil,
+            maskedShare: allTokens > 0 ? Double(maskedTokens) / Double(allTokens) : nil)
     }
 }

@@ -42,6 +42,13 @@ public final class DatasetReader {
     /// Records met so far, usable or not (blank lines are not records).
     public private(set) var recordsRead = 0
     public private(set) var usableRecords = 0
+    /// Messages in the usable conversations read so far (system messages included); 0 for other formats.
+    public private(set) var conversationTurns = 0
+    /// SFT examples from usable records: one per record, one per trained reply of a conversation.
+    public private(set) var examplesProduced = 0
+
+    /// A conversation's examples after the first, handed out by the next calls to `next()`.
+    private var pending: [DataRecord] = []
 
     private let scanner: RecordScanner
     /// Whether any record so far was a JSON object; until one is, the file may not be data at all.
@@ -78,12 +85,16 @@ public final class DatasetReader {
 
     /// The next usable record, or nil at the end of the file.
     public func next() throws -> DataRecord? {
+        if !pending.isEmpty { return pending.removeFirst() }
         while let item = try scanner.next() {
             let index = recordsRead
             recordsRead += 1
             do {
-                let record = try decode(item, index: index)
+                var records = try decode(item, index: index)
                 usableRecords += 1
+                examplesProduced += records.count
+                let record = records.removeFirst()
+                pending = records
                 return record
             } catch let problem as DataError where problem.isRecordLevel && !options.strict {
                 problems.add(problem)
@@ -105,7 +116,8 @@ public final class DatasetReader {
         return records
     }
 
-    private func decode(_ item: RecordScanner.Item, index: Int) throws -> DataRecord {
+    /// The record's examples: one, or one per trained reply of a conversation.
+    private func decode(_ item: RecordScanner.Item, index: Int) throws -> [DataRecord] {
         switch item {
         case .tooLong(let line, let length):
             let what = container == .jsonArray ? "array element" : "line"
@@ -118,11 +130,18 @@ public final class DatasetReader {
             let format = try formatFor(object, location: location)
             let fields = RecordFields(object: object, location: location)
             switch format {
-            case .alpaca: return .sft(try FlatRecordDecoders.alpaca(fields))
-            case .promptResponse: return .sft(try FlatRecordDecoders.promptResponse(fields))
-            case .promptChosenRejected: return .preference(try FlatRecordDecoders.promptChosenRejected(fields))
-            case .anthropicHH: return .preference(try AnthropicHH.decode(fields))
-            case .sharegpt: return .preference(try ShareGPT.decode(fields))
+            case .alpaca: return [.sft(try FlatRecordDecoders.alpaca(fields))]
+            case .promptResponse: return [.sft(try FlatRecordDecoders.promptResponse(fields))]
+            case .promptChosenRejected: return [.preference(try FlatRecordDecoders.promptChosenRejected(fields))]
+            case .anthropicHH: return [.preference(try AnthropicHH.decode(fields))]
+            case .sharegpt:
+                let pair = try ShareGPT.decode(fields)
+                conversationTurns += pair.context.count + 1
+                return [.preference(pair)]
+            case .sharegptSFT:
+                let conversation = try ShareGPTConversation.decode(fields)
+                conversationTurns += conversation.turns
+                return conversation.examples.map { .sft($0) }
             }
         }
     }
@@ -157,7 +176,7 @@ public final class DatasetReader {
 
     private func formatFor(_ object: JSONObject, location: RecordLocation) throws -> RecordFormat {
         if let format { return format }
-        guard let detected = RecordFormat.detect(keys: Set(object.keys)) else {
+        guard let detected = RecordFormat.detect(keys: Set(object.keys), kind: options.kind) else {
             let keys = object.keys.sorted().joined(separator: ", ")
             throw DataError(.unknownFormat, file: path, line: location.line,
                             "cannot tell the format from the keys of the first record ({\(keys)}); expected "

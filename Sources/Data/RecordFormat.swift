@@ -10,10 +10,13 @@ public enum RecordFormat: String, CaseIterable, Codable, Sendable {
     case anthropicHH = "hh"
     /// LLaMA-Factory sharegpt ranking data: `{conversations: [{from, value}], chosen: {from, value}, rejected}`.
     case sharegpt
+    /// Conversations for SFT, sharegpt (`{conversations: [{from, value}]}`) or OpenAI (`{messages: [{role,
+    /// content}]}`): every gpt reply is trained (`ShareGPTConversation`).
+    case sharegptSFT = "sharegpt-sft"
 
     public var kind: DatasetKind {
         switch self {
-        case .alpaca, .promptResponse: return .sft
+        case .alpaca, .promptResponse, .sharegptSFT: return .sft
         case .promptChosenRejected, .anthropicHH, .sharegpt: return .preference
         }
     }
@@ -26,13 +29,18 @@ public enum RecordFormat: String, CaseIterable, Codable, Sendable {
         case .promptChosenRejected: return "prompt, chosen, rejected"
         case .anthropicHH: return "chosen, rejected"
         case .sharegpt: return "conversations, chosen, rejected"
+        case .sharegptSFT: return "conversations or messages"
         }
     }
 
     /// The format a record with these keys is in, or nil when they match none. Loose on purpose: a first record
     /// missing one field should still select its format, so that the problem is reported as a missing field.
-    public static func detect(keys: Set<String>) -> RecordFormat? {
-        if keys.contains("conversations") || keys.contains("messages") { return .sharegpt }
+    /// `kind`, when the caller knows it, settles a conversation without `chosen`/`rejected` in its first record.
+    public static func detect(keys: Set<String>, kind: DatasetKind? = nil) -> RecordFormat? {
+        if keys.contains("conversations") || keys.contains("messages") {
+            if let kind { return kind == .preference ? .sharegpt : .sharegptSFT }
+            return keys.contains("chosen") || keys.contains("rejected") ? .sharegpt : .sharegptSFT
+        }
         if keys.contains("chosen") || keys.contains("rejected") {
             return keys.contains("prompt") ? .promptChosenRejected : .anthropicHH
         }

@@ -6,6 +6,24 @@ import JSON
 enum ShareGPT {
     static func decode(_ fields: RecordFields) throws -> PreferencePair {
         let location = fields.location
+        let (listKey, messages, turns) = try conversation(fields)
+        guard let last = turns.last, last.role == .user else {
+            throw DataError.record(.badConversation, at: location, field: listKey,
+                                   "field \"\(listKey)\": expected the conversation to end with a human message, "
+                                   + "found " + (turns.last.map { "a \($0.role.rawValue) message" } ?? "no messages"))
+        }
+        let chosen = try reply(fields, key: "chosen")
+        let rejected = try reply(fields, key: "rejected")
+        try RecordChecks.requirePrompt(last.text, field: "\(listKey)[\(messages.count - 1)].value", at: location)
+        try RecordChecks.requirePreference(chosen: chosen, rejected: rejected, at: location)
+        return PreferencePair(prompt: last.text, chosen: chosen, rejected: rejected,
+                              context: Array(turns.dropLast()), source: location)
+    }
+
+    /// The message list's key, its raw messages, and its turns (a blank system message dropped); a system
+    /// message anywhere but first is an error.
+    static func conversation(_ fields: RecordFields) throws -> (key: String, messages: [JSONValue], turns: [Turn]) {
+        let location = fields.location
         let listKey = fields.object["conversations"] != nil ? "conversations" : "messages"
         guard case .array(let messages) = try fields.value(listKey) else {
             throw DataError.record(.wrongFieldType, at: location, field: listKey,
@@ -23,17 +41,7 @@ enum ShareGPT {
             }
             turns.append(Turn(role, text))
         }
-        guard let last = turns.last, last.role == .user else {
-            throw DataError.record(.badConversation, at: location, field: listKey,
-                                   "field \"\(listKey)\": expected the conversation to end with a human message, "
-                                   + "found " + (turns.last.map { "a \($0.role.rawValue) message" } ?? "no messages"))
-        }
-        let chosen = try reply(fields, key: "chosen")
-        let rejected = try reply(fields, key: "rejected")
-        try RecordChecks.requirePrompt(last.text, field: "\(listKey)[\(messages.count - 1)].value", at: location)
-        try RecordChecks.requirePreference(chosen: chosen, rejected: rejected, at: location)
-        return PreferencePair(prompt: last.text, chosen: chosen, rejected: rejected,
-                              context: Array(turns.dropLast()), source: location)
+        return (listKey, messages, turns)
     }
 
     private static func reply(_ fields: RecordFields, key: String) throws -> String {
@@ -47,7 +55,7 @@ enum ShareGPT {
         return text
     }
 
-    private static func roleAndText(_ message: JSONValue, field: String,
+    static func roleAndText(_ message: JSONValue, field: String,
                                     at location: RecordLocation) throws -> (Turn.Role, String) {
         guard case .object(let object) = message else {
             throw DataError.record(.wrongFieldType, at: location, field: field,

@@ -16,7 +16,7 @@ struct DataCommand: ParsableCommand {
             commandName: "check",
             abstract: "Read a data file and report records, skipped records with reasons, and token lengths.",
             discussion: """
-                Formats: alpaca, prompt-response (SFT); prompt-chosen-rejected, hh, sharegpt (preference), \
+                Formats: alpaca, prompt-response, sharegpt-sft (SFT); prompt-chosen-rejected, hh, sharegpt (preference), \
                 as a JSON array or JSON Lines, optionally gzip-compressed. See docs/DATA.md.
                 Exit status: 0 when the file was read (bad records are reported, not fatal), 1 when it cannot \
                 be read, holds no usable record, or, with --strict, holds any bad record.
@@ -28,7 +28,7 @@ struct DataCommand: ParsableCommand {
         @Option(help: "What the file must hold: sft or pref. Default: whatever its format holds.")
         var kind: String?
 
-        @Option(help: ArgumentHelp("Record format: alpaca, prompt-response, prompt-chosen-rejected, hh, sharegpt. "
+        @Option(help: ArgumentHelp("Record format: alpaca, prompt-response, sharegpt-sft, prompt-chosen-rejected, hh, sharegpt. "
                                    + "Default: detected from the first record's keys."))
         var format: String?
 

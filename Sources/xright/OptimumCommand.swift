@@ -17,6 +17,8 @@ struct OptimumCommand: ParsableCommand {
 
     @OptionGroup var options: TrainArguments
 
+    @OptionGroup var configFile: ConfigFileArguments
+
     @Option(help: "Where to write the optima JSON (default: <runs-root>/optima.json).")
     var output: String?
 

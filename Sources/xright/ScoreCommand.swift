@@ -19,6 +19,8 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json).")
     var model: String
 
+    @OptionGroup var configFile: ConfigFileArguments
+
     @Option(help: "Reference model directory for DPO (default: the model itself).")
     var refModel: String?
 

@@ -18,6 +18,8 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var options: TrainArguments
 
+    @OptionGroup var configFile: ConfigFileArguments
+
     @Option(parsing: .upToNextOption, help: "λ values in [0, 1] (default: 0.01 0.25 0.5 0.75 0.99).")
     var lambdas: [String] = []
 

@@ -10,11 +10,12 @@ struct XRight: ParsableCommand {
         version: XRightVersion.string,
         subcommands: [DemoCommand.self, TrainCommand.self, OptimumCommand.self, SweepCommand.self, ScoreCommand.self,
                       DataCommand.self, BenchCommand.self, AttachCommand.self, CtlCommand.self, LsCommand.self,
-                      ReplayCommand.self, ReportCommand.self])
+                      ReplayCommand.self, ReportCommand.self, ExportCommand.self])
 
     static func main() {
         BLASEnvironment.settleBeforeStart()
-        Self.main(nil)
+        // `--config FILE` and `--print-config` are applied before the command parses (Config/ConfiguredLaunch.swift).
+        ConfiguredLaunch.main(Array(CommandLine.arguments.dropFirst()))
     }
 }
 

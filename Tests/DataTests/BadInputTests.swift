@@ -171,7 +171,8 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(error?.reason, .unknownFormat)
         XCTAssertEqual(error?.description, "\(path):1: cannot tell the format from the keys of the first record "
                        + "({answer, question}); expected {instruction, input, output}, {prompt, response}, "
-                       + "{prompt, chosen, rejected}, {chosen, rejected}, {conversations, chosen, rejected} "
+                       + "{prompt, chosen, rejected}, {chosen, rejected}, {conversations, chosen, rejected}, "
+                       + "{conversations or messages} "
                        + "(or pass the format explicitly)")
     }
 

@@ -27,11 +27,15 @@ final class DataCheckTests: XCTestCase {
         XCTAssertEqual(report.tokenLengths, LengthSummary(lengths: [3, 9, 13], limit: 8))
         XCTAssertEqual(report.tokenLengths?.median, 9)
         XCTAssertEqual(report.tokenLengths?.overLimit, 2)
+        // Masked: the prompts' 1 + 4 + 2 tokens of 3 + 9 + 13.
+        XCTAssertEqual(report.maskedShare, 7.0 / 25.0)
+        XCTAssertNil(report.turns, "no conversations in this file")
         XCTAssertEqual(report.text, """
             \(path) (JSON Lines, format prompt-response, SFT examples)
             records: 5  usable: 3  skipped: 2
               empty-response: 1
               malformed-json: 1
+            masked share: 28.0% of tokens (prompts, history, template); the loss covers the rest
             tokens (byte, template raw, 3 sequences): min 3  median 9  p95 13  max 13  over limit: 2
             problems (first 2 of 2):
               \(report.problems[0])

@@ -12,12 +12,16 @@ struct DemoCommand: ParsableCommand {
 
     @OptionGroup var display: DisplayArguments
 
+    @OptionGroup var configFile: ConfigFileArguments
+
+    @OptionGroup var exports: LiveExportArguments
+
     @Flag(help: "Print progress lines instead of opening the dashboard (same as --no-tui).")
     var headless = false
 
     func run() throws {
         var arguments = options
         if arguments.maxSteps == nil && arguments.epochs == 1 { arguments.epochs = 8 }
-        try TrainRunner(arguments: arguments, display: display, headless: headless, resume: nil).execute()
+        try TrainRunner(arguments: arguments, display: display, headless: headless, resume: nil, exports: exports.live).execute()
     }
 }

@@ -15,7 +15,7 @@ struct TrainArguments: ParsableArguments {
     @Option(help: "Tokenizer: 'byte', a tokenizer.json, or a directory. Default: the model's tokenizer.json, else byte.")
     var tokenizer: String?
 
-    @Option(help: "SFT data (Alpaca JSON/JSONL, prompt/response JSONL; .gz read transparently). Default: built-in demo task.")
+    @Option(help: "SFT data (Alpaca JSON/JSONL, prompt/response JSONL, sharegpt/OpenAI-messages conversations; .gz read transparently). Default: built-in demo task.")
     var sft: String?
 
     @Option(help: "Preference data (prompt/chosen/rejected JSONL, Anthropic HH JSONL(.gz), sharegpt JSON). Default: demo task.")

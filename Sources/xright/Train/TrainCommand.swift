@@ -3,6 +3,7 @@ import Dashboard
 import Dispatch
 import Engine
 import Foundation
+import PrometheusMetrics
 import Remote
 import Text
 import Training
@@ -21,6 +22,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var options: TrainArguments
 
     @OptionGroup var display: DisplayArguments
+
+    @OptionGroup var configFile: ConfigFileArguments
+
+    @OptionGroup var exports: LiveExportArguments
 
     @Flag(help: "Print one progress line a second instead of opening the dashboard (same as --no-tui).")
     var headless = false
@@ -46,7 +51,7 @@ struct TrainCommand: ParsableCommand {
         }
         let given = resume == nil ? [] : try ResumeOverrides.check(CommandLine.arguments.dropFirst())
         try TrainRunner(arguments: options, display: display, headless: headless, resume: resume,
-                        resumeOverrides: given).execute()
+                        resumeOverrides: given, exports: exports.live).execute()
     }
 }
 
@@ -58,6 +63,7 @@ struct TrainRunner {
     let resume: String?
     /// Options given again with `--resume` that apply to the continued run (see `ResumeOverrides`).
     var resumeOverrides: Set<String> = []
+    var exports = LiveExports()
 
     func execute() throws {
         // A resumed run keeps its thread count unless told otherwise: results are bit-identical only then.
@@ -110,6 +116,8 @@ struct TrainRunner {
         for line in prepared.dataSummary { printErr("  " + line) }
         // Progress lines go to stderr only without the dashboard: they would scribble over the screen.
         if dashboard == nil { subscribeProgressLines(prepared.session) }
+        let liveExports = try exports.attach(to: prepared.session, runDirectory: runDirectory)
+        defer { liveExports.compactMap { $0 as? MetricsServer }.forEach { $0.close() } }
         let server = RunServer(runDirectory: runDirectory, control: prepared.session)
         server.onNotice = { notice in if dashboard == nil { printErr("remote: \(notice)") } }
         do {
