@@ -303,7 +303,6 @@ enum ResumeOverrides {
         var given = Set<String>(), refused = [String]()
         for argument in arguments where argument.hasPrefix("-") && argument != "-" && Double(argument) == nil {
             let name = String(argument.split(separator: "=", maxSplits: 1)[0])
-            guard name != "train" else { continue }
             if applied.contains(name) { given.insert(name) }
             else if !display.contains(name), !refused.contains(name) { refused.append(name) }
         }
