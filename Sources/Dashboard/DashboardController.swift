@@ -34,7 +34,7 @@ public final class DashboardController {
 
     public func apply(_ record: RunRecord) {
         state.apply(record)
-        if case .finished = state.activity, pendingStop { wantsExit = true }
+        if pendingStop, case .finished = state.activity { wantsExit = true }
     }
 
     public func update(system sample: SystemSample) { state.update(system: sample) }

@@ -180,6 +180,12 @@ public struct DashboardState {
 
     public mutating func apply(_ record: RunRecord) {
         revision &+= 1
+        // Nearly every record is a step: match it once.
+        if case .step(let e) = record.event {
+            progress.apply(step: e, time: record.time)
+            fold(step: e, time: record.time)
+            return
+        }
         let stepBefore = progress.step
         progress.apply(record)
         switch record.event {
@@ -191,8 +197,8 @@ public struct DashboardState {
             lambdaHistory.append((s.step, s.lambda))
             note(s.resumedFrom.map { "resumed from \($0) at step \(s.step)" } ?? "started \(s.strategy) at \(Self.lambdaText(s.lambda))",
                  step: s.step)
-        case .step(let e):
-            fold(step: e, time: record.time)
+        case .step:
+            break  // handled above
         case .eval(let e):
             if let m = e.sft { sftEvals.append(EvalPoint(step: e.step, time: record.time, loss: m.loss)) }
             if let m = e.dpo { dpoEvals.append(EvalPoint(step: e.step, time: record.time, loss: m.loss)) }

@@ -88,23 +88,7 @@ public struct RunProgress: Equatable, Sendable {
             paused = false
             finished = nil
         case .step(let e):
-            if let last = totals.last, e.step <= last.step { cut(after: e.step - 1) }
-            let last = totals.last ?? StepTotals(step: 0, steps: 0, dpoSteps: 0, tokens: 0, stepSeconds: 0)
-            let next = StepTotals(step: e.step, steps: last.steps + 1,
-                                  dpoSteps: last.dpoSteps + (e.objectives.contains(.dpo) ? 1 : 0),
-                                  tokens: last.tokens + Int64(e.tokens),
-                                  stepSeconds: last.stepSeconds + (e.stepSeconds.isFinite ? max(0, e.stepSeconds) : 0))
-            if keepsStepHistory || totals.isEmpty { totals.append(next) } else { totals[0] = next }
-            step = e.step
-            epoch = e.epoch
-            strategy = e.strategy
-            lambda = e.lambda
-            learningRate = e.learningRate
-            if let loss = e.sft?.loss { sftLoss = loss }
-            if let loss = e.dpo?.loss { dpoLoss = loss }
-            tokensPerSecond = e.tokensPerSecond
-            elapsedAtStep = e.elapsedSeconds
-            elapsedAtStepOrClock = e.elapsedSeconds
+            fold(step: e)
         case .eval(let e):
             lastEval = e
             evals.append(e)
@@ -120,6 +104,35 @@ public struct RunProgress: Equatable, Sendable {
         case .header, .commandApplied, .commandRefused, .warning, .telemetry, .unknown:
             break
         }
+    }
+
+    /// A step record: the same as `apply(RunRecord(time: time, event: .step(e)))` without matching the event
+    /// again (a replay folds a million of them).
+    public mutating func apply(step e: StepEvent, time: Double) {
+        records += 1
+        clock = time
+        lastTime = max(lastTime, time)
+        fold(step: e)
+    }
+
+    private mutating func fold(step e: StepEvent) {
+        if let last = totals.last, e.step <= last.step { cut(after: e.step - 1) }
+        let last = totals.last ?? StepTotals(step: 0, steps: 0, dpoSteps: 0, tokens: 0, stepSeconds: 0)
+        let next = StepTotals(step: e.step, steps: last.steps + 1,
+                              dpoSteps: last.dpoSteps + (e.objectives.contains(.dpo) ? 1 : 0),
+                              tokens: last.tokens + Int64(e.tokens),
+                              stepSeconds: last.stepSeconds + (e.stepSeconds.isFinite ? max(0, e.stepSeconds) : 0))
+        if keepsStepHistory || totals.isEmpty { totals.append(next) } else { totals[0] = next }
+        step = e.step
+        epoch = e.epoch
+        strategy = e.strategy
+        lambda = e.lambda
+        learningRate = e.learningRate
+        if let loss = e.sft?.loss { sftLoss = loss }
+        if let loss = e.dpo?.loss { dpoLoss = loss }
+        tokensPerSecond = e.tokensPerSecond
+        elapsedAtStep = e.elapsedSeconds
+        elapsedAtStepOrClock = e.elapsedSeconds
     }
 
     /// Drops what came after `step`: a resumed session re-runs those steps.
