@@ -6,7 +6,7 @@ import XCTest
 /// and a typed λ that is not a number is refused naming what was typed.
 final class SmallScreenAndEntryTests: XCTestCase {
     private func liveController() -> DashboardController {
-        let c = DashboardController(sink: RecordingSink(), themeCount: 3)
+        let c = DashboardController(run: RecordingSink(), themeCount: 3)
         c.apply(Events.header(lambda: 0.5))
         c.apply(Events.started(lambda: 0.5))
         return c
