@@ -83,10 +83,14 @@ struct GenerationModel {
             if template == nil { chat = try ChatTemplate.fromGGUF(file) }
         } else {
             let tokenizerFile = url.appendingPathComponent("tokenizer.json")
-            guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
+            if FileManager.default.fileExists(atPath: tokenizerFile.path) {
+                tokenizer = try TokenizerLoader.load(path: tokenizerFile.path)
+            } else if model.config.vocabSize == ByteTokenizer().vocabularySize {
+                // The built-in presets train on bytes and save no tokenizer.json.
+                tokenizer = ByteTokenizer()
+            } else {
                 throw CLIError("\(tokenizerFile.path): missing; generate needs the model's tokenizer beside it")
             }
-            tokenizer = try TokenizerLoader.load(path: tokenizerFile.path)
             if template == nil { chat = try chatTemplate(inDirectory: url) }
         }
         let format: PromptFormat
