@@ -55,10 +55,10 @@ public struct GGUFFile: @unchecked Sendable {
         }
         let tensorCount = try cursor.load(UInt64.self, "tensor count")
         let keyCount = try cursor.load(UInt64.self, "metadata key count")
-        // Smallest possible entries: a key is a u64 length + 1 byte, a type and a 1-byte value; a tensor info is
-        // a name (u64 length + 1), n_dims, one u64 dimension, a type and a u64 offset.
-        try Self.checkCount(keyCount, "metadata key count", minimumBytes: 14, cursor)
-        try Self.checkCount(tensorCount, "tensor count", minimumBytes: 33, cursor)
+        // Smallest possible entries: a key is a u64 length (the key may be empty), a type and a 1-byte value; a
+        // tensor info is a name length, n_dims, one u64 dimension, a type and a u64 offset.
+        try Self.checkCount(keyCount, "metadata key count", minimumBytes: 13, cursor)
+        try Self.checkCount(tensorCount, "tensor count", minimumBytes: 32, cursor)
 
         var keys: [String] = []
         var metadata: [String: GGUFValue] = [:]
