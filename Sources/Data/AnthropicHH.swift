@@ -4,7 +4,7 @@
 /// The prompt is the longest common prefix of the two transcripts, cut back to the end of the last
 /// "\n\nAssistant:" marker inside it; the responses are what follows in each (one leading space removed).
 /// Cutting both at their own *last* marker instead fails when a reply itself contains "\n\nAssistant:"
-/// (5 of 2,312 harmless and 9 of 2,354 helpful test pairs, see ../shared/data/README.md).
+/// (5 of 2,312 harmless and 9 of 2,354 helpful test pairs, see docs/DATA.md).
 enum AnthropicHH {
     static let assistantMarker = Array("\n\nAssistant:".utf8)
     static let humanMarker = Array("\n\nHuman:".utf8)

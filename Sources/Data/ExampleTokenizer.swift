@@ -1,6 +1,6 @@
 import Text
 
-/// Token ids of one training sequence: ids = tok(templated prompt) ++ tok(response) ++ [eos] (DESIGN §1).
+/// Token ids of one training sequence: ids = tok(templated prompt) ++ tok(response) ++ [eos] (docs/DESIGN.md §1).
 /// The loss covers `ids[responseStart...]`, i.e. the response tokens and eos.
 public struct TokenizedExample: Hashable, Sendable {
     public var ids: [Int32]

@@ -1,6 +1,6 @@
 import CBLAS
 
-/// GPT-NeoX causal language model with the semantics of Hugging Face `GPTNeoXForCausalLM` (DESIGN §3):
+/// GPT-NeoX causal language model with the semantics of Hugging Face `GPTNeoXForCausalLM` (docs/DESIGN.md §3):
 /// embed_in → N × (input_layernorm → fused qkv → partial rotary → causal attention → dense;
 /// post_attention_layernorm → dense_h_to_4h → GELU → dense_4h_to_h; parallel or sequential residual)
 /// → final_layer_norm → embed_out. Forward and backward are explicit (llm.c style); every intermediate needed

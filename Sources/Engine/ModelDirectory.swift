@@ -8,7 +8,7 @@ public enum ModelDirectory {
     /// Every `model_type` `load` accepts.
     public static let supportedModelTypes = ["gpt_neox"] + LlamaConfig.supportedModelTypes
 
-    /// Buffers a snapshot may carry that are not parameters (DESIGN §3): recomputed, never read.
+    /// Buffers a snapshot may carry that are not parameters (docs/DESIGN.md §3): recomputed, never read.
     static func isIgnoredBuffer(_ name: String) -> Bool {
         name.hasSuffix("attention.bias") || name.hasSuffix("attention.masked_bias") || name.hasSuffix("rotary_emb.inv_freq")
     }

@@ -7,7 +7,7 @@ public protocol Tokenizer: Sendable {
     func decode(_ ids: [Int]) -> String
     /// One more than the largest id this tokenizer can produce.
     var vocabularySize: Int { get }
-    /// The end-of-sequence id appended after each response (DESIGN §1 token convention).
+    /// The end-of-sequence id appended after each response (docs/DESIGN.md §1 token convention).
     var eosTokenId: Int { get }
     /// The id used to fill padded positions; never scored.
     var padTokenId: Int { get }

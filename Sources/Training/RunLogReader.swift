@@ -172,10 +172,17 @@ public enum RunLogReader {
     /// One later line: a record, an unknown type (skip), or nil when it is not a valid record.
     public static func decodeRecord(_ bytes: Data, decoder: JSONDecoder) -> Decoded? {
         // Nearly every line is a step: the fast path reads those, anything else goes to JSONDecoder.
-        if let step = StepLineDecoder.decode(bytes) { return .record(step) }
+        if let step = StepLineDecoder.decode(bytes) { return isPlausible(step) ? .record(step) : nil }
         guard let record = try? decoder.decode(RunRecord.self, from: bytes) else { return nil }
         if case .unknown = record.event { return .unknown }
-        return .record(record)
+        return isPlausible(record) ? .record(record) : nil
+    }
+
+    /// A step the writer can never produce (a negative step, epoch, token count or elapsed time) is a corrupt
+    /// line, not a record for the screen to draw at step −2³¹ (issue #18).
+    static func isPlausible(_ record: RunRecord) -> Bool {
+        guard case .step(let s) = record.event else { return true }
+        return s.step >= 0 && s.epoch >= 0 && s.tokens >= 0 && s.elapsedSeconds >= 0 && s.stepSeconds >= 0
     }
 
     /// What a line holds, for messages: its record type when it is one, else its first characters.

@@ -4,7 +4,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var lambda: Lambda
     /// Seeds ALRIGHT's draws (data shuffles are seeded by their sources).
     public var seed: UInt64
-    /// The epoch budget T. Joint strategies run T epochs; sequential ones split T by λ (DESIGN §1).
+    /// The epoch budget T. Joint strategies run T epochs; sequential ones split T by λ (docs/DESIGN.md §1).
     public var maxEpochs: Int
     /// Stop after this many optimizer steps (nil: only the epoch budget bounds the run).
     public var maxSteps: Int?

@@ -80,6 +80,21 @@ final class ConfigFileCommandTests: XCTestCase {
         XCTAssertEqual(settings(score.stdout)["json"], "true", score.stdout)
     }
 
+    func test_generate_takesAConfigFile_theCommandLineWins_andAnUnknownKeyIsNamed() throws {
+        let dir = try scratchDirectory()
+        let file = dir.appendingPathComponent("generate.yaml")
+        try "model: some/model.gguf\nmax-new-tokens: 12\ntemperature: 0.7\ntop-k: 40\n".write(to: file, atomically: true, encoding: .utf8)
+        let printed = try XRightProcess.run(["generate", "--config", file.path, "--top-k", "5", "--print-config"], in: dir, timeout: 30)
+        XCTAssertEqual(printed.status, 0, printed.transcript)
+        XCTAssertEqual(settings(printed.stdout)["model"], "'some/model.gguf'", printed.stdout)
+        XCTAssertEqual(settings(printed.stdout)["max-new-tokens"], "12", printed.stdout)
+        XCTAssertEqual(settings(printed.stdout)["top-k"], "5", printed.stdout)
+        try "model: m.gguf\ntop_kk: 3\n".write(to: file, atomically: true, encoding: .utf8)
+        let refused = try XRightProcess.run(["generate", "--config", file.path, "--prompt", "hi"], in: dir, timeout: 30)
+        XCTAssertNotEqual(refused.status, 0, refused.transcript)
+        XCTAssertTrue(refused.stderr.contains("generate.yaml:2") && refused.stderr.contains("top_kk"), refused.transcript)
+    }
+
     func test_unknownKey_isRefusedWithFileLineAndKey() throws {
         let dir = try scratchDirectory()
         let r = try XRightProcess.run(["train", "--config", config("typo.yaml")], in: dir, timeout: 30)

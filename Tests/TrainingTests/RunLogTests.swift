@@ -87,6 +87,21 @@ final class RunLogTests: XCTestCase {
         XCTAssertFalse(log.tornLastLine)
     }
 
+    func test_reader_countsAStepWithNegativeNumbersAsCorrupt_ratherThanDrawingIt() throws {
+        let good = try lines([stepRecord(1)]).split(separator: "\n").map(String.init)
+        let encoder = RunLogCoding.makeEncoder()
+        let step2 = String(decoding: try encoder.encode(stepRecord(2)), as: UTF8.self)
+        let negativeStep = String(decoding: try encoder.encode(stepRecord(-5)), as: UTF8.self)
+        let negativeTime = step2.replacingOccurrences(of: "\"elapsedSeconds\":2", with: "\"elapsedSeconds\":-1800")
+        XCTAssertNotEqual(negativeTime, step2)
+        let text = [good[0], good[1], negativeStep, negativeTime, step2].joined(separator: "\n") + "\n"
+        let url = root.appendingPathComponent("run.jsonl")
+        try Data(text.utf8).write(to: url)
+        let log = try RunLogReader.read(url)
+        XCTAssertEqual(log.corruptLines, [3, 4])
+        XCTAssertEqual(log.records, [stepRecord(1), stepRecord(2)])
+    }
+
     func test_reader_skipsUnknownEventTypes_fromNewerMinorVersions() throws {
         var text = try lines([stepRecord(1)])
         text += "{\"type\":\"gpu-sample\",\"time\":1.5,\"watts\":250}\n"

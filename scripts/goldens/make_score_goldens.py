@@ -4,7 +4,7 @@ preference JSONL files, and the per-record values transformers computes for them
 
     python3 scripts/goldens/make_score_goldens.py     # -> Tests/CLITests/Fixtures/score/
 
-Token convention (DESIGN §1, no template): ids = tok(prompt) ++ tok(response) ++ [eos]; the loss covers the
+Token convention (docs/DESIGN.md §1, no template): ids = tok(prompt) ++ tok(response) ++ [eos]; the loss covers the
 response tokens and eos. The tokenizer is Tests/TextTests/Fixtures/tiny_bpe_tokenizer.json (byte-level BPE, 404 ids,
 eos `<|endoftext|>` = 0), encoded with `tokenizers` without special tokens added.
 

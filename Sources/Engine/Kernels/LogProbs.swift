@@ -1,6 +1,6 @@
 /// Log-probabilities of target tokens under a softmax over the vocabulary, and their backward pass.
 /// Every loss we train is a weighted sum of these: SFT is −mean over response tokens; DPO's log π(y|x) is the
-/// sum over a response's tokens (DESIGN §1). logits [rows, vocab]; targets [rows], −1 = not scored.
+/// sum over a response's tokens (docs/DESIGN.md §1). logits [rows, vocab]; targets [rows], −1 = not scored.
 public enum LogProbs {
     /// logProbs[r] = logits[r, target] − logsumexp(logits[r]); lse[r] is saved. Rows with target −1 give 0.
     public static func forward(logProbs: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,

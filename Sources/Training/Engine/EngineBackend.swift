@@ -4,7 +4,7 @@ import Foundation
 
 /// The training backend on the Swift engine: a policy of any engine architecture (GPT-NeoX, Llama), or its LoRA
 /// adapters, with AdamW, and a frozen reference for DPO whose log-probabilities are computed once per pair and
-/// cached (DESIGN §1).
+/// cached (docs/DESIGN.md §1).
 public final class EngineBackend: TrainingBackend {
     public struct Settings: Codable, Equatable, Sendable {
         public var schedule: LearningRateSchedule

@@ -1,7 +1,7 @@
 import Data
 import Engine
 
-/// Per-record losses of a model on data, with the token convention of DESIGN §1 (`xright score`, parity tests
+/// Per-record losses of a model on data, with the token convention of docs/DESIGN.md §1 (`xright score`, parity tests
 /// against transformers and the PyTorch bridge).
 public struct Scorer {
     public let model: any CausalLanguageModel

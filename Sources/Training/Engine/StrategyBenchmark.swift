@@ -57,7 +57,7 @@ public enum StrategyBenchmark {
         switch strategy {
         case .alright: return ("≤ 1.05", { $0 <= 1.05 })
         case .maxright: return ("≤ 1.10", { $0 <= 1.10 })
-        // On a CPU both objectives cost their full price (DESIGN §1): about 2, taken as 1.6–2.4.
+        // On a CPU both objectives cost their full price (docs/DESIGN.md §1): about 2, taken as 1.6–2.4.
         case .mix: return ("≈ 2", { $0 >= 1.6 && $0 <= 2.4 })
         default: return nil
         }

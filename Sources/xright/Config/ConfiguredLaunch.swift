@@ -9,7 +9,7 @@ enum ConfiguredLaunch {
     /// The commands whose options a config file can hold.
     static let commands: [String: ParsableCommand.Type] = [
         "train": TrainCommand.self, "demo": DemoCommand.self, "sweep": SweepCommand.self,
-        "optimum": OptimumCommand.self, "score": ScoreCommand.self,
+        "optimum": OptimumCommand.self, "score": ScoreCommand.self, "generate": GenerateCommand.self,
     ]
 
     static func main(_ commandLine: [String]) -> Never {

@@ -19,6 +19,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Model: a Hugging Face directory, a .gguf file, or a run directory (its final/ model).")
     var model: String
 
+    @OptionGroup var configFile: ConfigFileArguments
+
     @Option(help: "The prompt.")
     var prompt: String?
 
