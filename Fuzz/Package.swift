@@ -12,8 +12,9 @@ let package = Package(
         .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
         .target(name: "JSON"),
-        .target(name: "Engine", dependencies: ["CBLAS", "JSON"]),
-        .target(name: "Text", dependencies: ["JSON"]),
+        .target(name: "GGUF"),
+        .target(name: "Engine", dependencies: ["CBLAS", "JSON", "GGUF"]),
+        .target(name: "Text", dependencies: ["JSON", "GGUF"]),
         .target(name: "Data", dependencies: ["Text", "JSON", "CZlib"]),
         .target(name: "Training", dependencies: ["Engine", "Data", "Text", "JSON"]),
         .target(name: "Remote", dependencies: ["Training"]),
@@ -21,7 +22,7 @@ let package = Package(
         .target(name: "Dashboard", dependencies: ["Training", "Telemetry", "CNcurses"]),
         // main.swift runs libFuzzer's driver over the target named by XRIGHT_FUZZ_TARGET.
         .executableTarget(
-            name: "XRightFuzz", dependencies: ["JSON", "Engine", "Text", "Data", "Training", "Remote", "Dashboard"],
+            name: "XRightFuzz", dependencies: ["JSON", "GGUF", "Engine", "Text", "Data", "Training", "Remote", "Dashboard"],
             swiftSettings: [.unsafeFlags(["-sanitize=fuzzer"])],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]),
     ],

@@ -145,9 +145,11 @@ public struct GGUFFile: @unchecked Sendable {
                     + "alignment \(alignment)")
             }
             guard info.offset <= UInt64(dataSize), UInt64(byteCount) <= UInt64(dataSize) - info.offset else {
+                // In UInt64 and overflow-checked: a corrupt offset near 2^63 must give this error, not a trap.
+                let (fileOffset, beyond) = UInt64(dataOffset).addingReportingOverflow(info.offset)
                 throw cursor.error("tensor '\(info.name)' (\(info.type.name), dimensions \(info.dimensions)): "
                     + "expected \(byteCount) bytes at data offset \(info.offset) (file offset "
-                    + "\(dataOffset + Int(clamping: info.offset))), but the data section holds \(dataSize) bytes "
+                    + "\(beyond ? "beyond 2^64" : String(fileOffset))), but the data section holds \(dataSize) bytes "
                     + "(tensor past the end of the file; truncated?)")
             }
             tensors.append(GGUFTensorInfo(name: info.name, dimensions: info.dimensions, type: info.type,

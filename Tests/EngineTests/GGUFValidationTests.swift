@@ -181,6 +181,14 @@ final class GGUFValidationTests: XCTestCase {
         b.tensors[1].offset = 1 << 62
         try expectError(b.bytes(), "tensor 'b' (F32, dimensions [3]): expected 12 bytes at data offset 4611686018427387904",
                         "tensor past the end")
+        // Found by the fuzzer (scripts/fuzz gguf): an aligned offset near 2^64 overflowed Int while the error
+        // message was built, a trap instead of this error.
+        for offset in [UInt64.max & ~31, UInt64(Int.max) & ~31] {
+            b = valid()
+            b.tensors[1].offset = offset
+            try expectError(b.bytes(), "tensor 'b' (F32, dimensions [3]): expected 12 bytes at data offset \(offset)",
+                            "tensor past the end")
+        }
         b = valid()
         b.tensors[1].offset = 0
         try expectError(b.bytes(), "tensors 'a' (bytes", "and 'b'", "overlap")

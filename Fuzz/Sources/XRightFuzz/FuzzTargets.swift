@@ -2,6 +2,7 @@ import Dashboard
 import Data
 import Engine
 import Foundation
+import GGUF
 import JSON
 import Remote
 import Text
@@ -11,7 +12,7 @@ import Training
 /// the file or text a user could hand xright and runs the same entry point the program uses; a thrown error is
 /// the expected answer to bad input, a crash, trap, hang or runaway allocation is a finding (docs/FUZZING.md).
 enum FuzzTarget: String, CaseIterable {
-    case json, safetensors, config, tokenizer, gpt2Vocabulary = "gpt2-vocab"
+    case json, safetensors, gguf, config, llamaConfig = "llama-config", tokenizer, gpt2Vocabulary = "gpt2-vocab"
     case dataAlpaca = "data-alpaca", dataPromptResponse = "data-prompt-response"
     case dataPreference = "data-preference", dataHH = "data-hh", dataShareGPT = "data-sharegpt"
     case dataDetect = "data-detect", dataGzip = "data-gzip"
@@ -61,8 +62,21 @@ private func run(_ target: FuzzTarget, _ data: Data) {
         guard let file = try? SafeTensorsFile(contentsOf: Scratch.file("model.safetensors", data)) else { return }
         // Every tensor the header admits must convert without reading outside the file.
         for name in file.tensorNames { _ = try? file.floats(name) }
+    case .gguf:
+        guard let file = try? GGUFFile(contentsOf: Scratch.file("model.gguf", data)) else { return }
+        // Every tensor the index admits must dequantize (or be refused) without reading outside the mapping…
+        for name in file.tensorNames { _ = try? file.floats(name) }
+        // …and, for a llama/qwen2 file, as a checkpoint: metadata → config, Hugging Face names, Q/K un-permuted,
+        // the config decoded as ModelDirectory.loadGGUF decodes it.
+        guard let checkpoint = try? GGUFCheckpoint(file: file) else { return }
+        if let object = checkpoint.config.objectValue { _ = try? LlamaConfig(json: object, source: "fuzz.gguf") }
+        for name in checkpoint.tensorNames {
+            _ = try? checkpoint.floats(name, expectedShape: checkpoint.shape(of: name))
+        }
     case .config:
         _ = try? GPTNeoXConfig(contentsOf: Scratch.file("config.json", data))
+    case .llamaConfig:
+        _ = try? LlamaConfig(contentsOf: Scratch.file("config.json", data))
     case .tokenizer:
         guard let tokenizer = try? BPETokenizer(tokenizerJSON: Scratch.file("tokenizer.json", data)) else { return }
         let ids = tokenizer.encode("Hello, wörld!\n  <|endoftext|> 123")
