@@ -180,7 +180,7 @@ public enum RunLogReader {
 
     /// A step the writer can never produce (a negative step, epoch, token count or elapsed time) is a corrupt
     /// line, not a record for the screen to draw at step −2³¹ (issue #18).
-    static func isPlausible(_ record: RunRecord) -> Bool {
+    public static func isPlausible(_ record: RunRecord) -> Bool {
         guard case .step(let s) = record.event else { return true }
         return s.step >= 0 && s.epoch >= 0 && s.tokens >= 0 && s.elapsedSeconds >= 0 && s.stepSeconds >= 0
     }

@@ -89,7 +89,8 @@ final class DashboardTmuxTests: XCTestCase {
         let (asked, screen) = p.waitFor { $0.contains("Stop the run?") }
         XCTAssertTrue(asked, screen)
         p.send("y")
-        let (exited, final) = p.waitFor(20) { $0.contains("EXITED:") }
+        // The pane prints EXITED, then `stty -a` ("speed … baud; …"): wait for both, or the check below races it.
+        let (exited, final) = p.waitFor(20) { $0.contains("EXITED:") && $0.contains("baud") }
         XCTAssertTrue(exited, final)
         XCTAssertTrue(final.contains("EXITED:0"), final)
         // Echo and canonical input are back on (stty prints "-echo" / "-icanon" when they are off).
