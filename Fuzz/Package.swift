@@ -7,6 +7,10 @@ import PackageDescription
 // Build and run with scripts/fuzz; see docs/FUZZING.md.
 let package = Package(
     name: "xright-fuzz",
+    // As the main package: YAML config files (`--config run.yaml`) are read with Yams.
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw"),
@@ -20,9 +24,10 @@ let package = Package(
         .target(name: "Remote", dependencies: ["Training"]),
         .target(name: "Telemetry"),
         .target(name: "Dashboard", dependencies: ["Training", "Telemetry", "CNcurses"]),
+        .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
         // main.swift runs libFuzzer's driver over the target named by XRIGHT_FUZZ_TARGET.
         .executableTarget(
-            name: "XRightFuzz", dependencies: ["JSON", "GGUF", "Engine", "Text", "Data", "Training", "Remote", "Dashboard"],
+            name: "XRightFuzz", dependencies: ["JSON", "GGUF", "Engine", "Text", "Data", "Training", "Remote", "Dashboard", "ConfigFile"],
             swiftSettings: [.unsafeFlags(["-sanitize=fuzzer"])],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]),
     ],

@@ -1,3 +1,4 @@
+import ConfigFile
 import Dashboard
 import Data
 import Engine
@@ -17,7 +18,7 @@ enum FuzzTarget: String, CaseIterable {
     case dataPreference = "data-preference", dataHH = "data-hh", dataShareGPT = "data-sharegpt"
     case dataDetect = "data-detect", dataGzip = "data-gzip"
     case runLog = "run-log", lineFramer = "line-framer", clientMessage = "client-message", serverMessage = "server-message"
-    case theme
+    case theme, yamlConfig = "yaml-config"
 
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["XRIGHT_FUZZ_TARGET"] ?? ""
@@ -120,8 +121,37 @@ private func run(_ target: FuzzTarget, _ data: Data) {
         _ = try? RunLogCoding.makeDecoder().decode(ServerMessage.self, from: data)
     case .theme:
         _ = try? Theme.parse(text, name: "fuzz", file: "fuzz.theme")
+    case .yamlConfig:
+        // `train --config run.yaml`: read from the file, checked against a fixed option list, turned into arguments.
+        let path = Scratch.file("run.yaml", data).path
+        guard let file = try? ConfigFile(path: path, options: yamlConfigOptions,
+                                         forbidden: ["config": "a config file cannot name another"]) else { return }
+        _ = file.arguments(yieldingTo: [])
+        _ = file.arguments(yieldingTo: ["--lambda", "0.5", "--headless"])
+        _ = file.line(ofOptionNamed: "--lora-targets")
     }
 }
+
+/// A train-like command's options, a few of each kind, named as the fixtures' keys are.
+private let yamlConfigOptions: [ConfigOption] = [
+    ConfigOption(name: "lambda", kind: .option, valueType: .number, defaultValue: "0.5"),
+    ConfigOption(name: "learning-rate", kind: .option, valueType: .number),
+    ConfigOption(name: "lambdas", kind: .option, valueType: .number, isRepeating: true),
+    ConfigOption(name: "batch-size", kind: .option, valueType: .integer, defaultValue: "8"),
+    ConfigOption(name: "max-steps", kind: .option, valueType: .integer),
+    ConfigOption(name: "threads", kind: .option, valueType: .integer),
+    ConfigOption(name: "demo-examples", kind: .option, valueType: .integer),
+    ConfigOption(name: "lora-rank", kind: .option, valueType: .integer),
+    ConfigOption(name: "preset", kind: .option, valueType: .choice(["tiny", "small", "pythia-70m"])),
+    ConfigOption(name: "strategy", kind: .option, valueType: .choice(["alright", "maxright", "mix"])),
+    ConfigOption(name: "strategies", kind: .option, valueType: .choice(["alright", "maxright", "mix"]), isRepeating: true),
+    ConfigOption(name: "run-dir", kind: .option, valueType: .string, otherNames: ["-o"]),
+    ConfigOption(name: "data", kind: .option, valueType: .string),
+    ConfigOption(name: "lora-targets", kind: .option, valueType: .string, isRepeating: true),
+    ConfigOption(name: "headless", kind: .flag(inversion: nil), valueType: .boolean),
+    ConfigOption(name: "cosine", kind: .flag(inversion: "no-cosine"), valueType: .boolean),
+    ConfigOption(name: "half", kind: .flag(inversion: nil), valueType: .boolean),
+]
 
 private func readRecords(_ data: Data, name: String, format: RecordFormat?) {
     let url = Scratch.file(name, data)
