@@ -4,7 +4,8 @@ import Text
 public struct DataCheckOptions: Sendable {
     public var kind: DatasetKind?
     public var format: RecordFormat?
-    public var template: PromptTemplate
+    /// The prompt format the token statistics and the masked share are computed in (a text or chat template).
+    public var promptFormat: PromptFormat
     /// When set, the report counts the sequences longer than this many tokens.
     public var maxLength: Int?
     public var maxRecordBytes: Int
@@ -12,12 +13,12 @@ public struct DataCheckOptions: Sendable {
     /// When set, the report counts the usable records this split holds out for evaluation.
     public var evalSplit: EvalSplit?
 
-    public init(kind: DatasetKind? = nil, format: RecordFormat? = nil, template: PromptTemplate = .xright,
+    public init(kind: DatasetKind? = nil, format: RecordFormat? = nil, promptFormat: PromptFormat = .text(.xright),
                 maxLength: Int? = nil, maxRecordBytes: Int = ReadOptions.defaultMaxRecordBytes,
                 problemsKept: Int = 10, evalSplit: EvalSplit? = nil) {
         self.kind = kind
         self.format = format
-        self.template = template
+        self.promptFormat = promptFormat
         self.maxLength = maxLength
         self.maxRecordBytes = maxRecordBytes
         self.problemsKept = problemsKept
@@ -98,7 +99,7 @@ public enum DataCheck {
         let reader = try DatasetReader(path: path, options: ReadOptions(
             format: options.format, kind: options.kind, strict: false, maxRecordBytes: options.maxRecordBytes,
             problemsKept: options.problemsKept))
-        let encoder = try tokenizer.map { try ExampleTokenizer(tokenizer: $0, template: options.template) }
+        let encoder = try tokenizer.map { try ExampleTokenizer(tokenizer: $0, format: options.promptFormat) }
         var lengths: [Int] = []
         var tokenizationProblems = ProblemLog(keep: options.problemsKept)
         var evalRecords = 0
@@ -137,7 +138,7 @@ public enum DataCheck {
             kind: reader.format?.kind ?? options.kind, records: reader.recordsRead,
             usable: reader.usableRecords - tokenizationProblems.total,
             skipped: reader.problems.total + tokenizationProblems.total, skippedByReason: counts,
-            problems: Array(problems), template: options.template.description,
+            problems: Array(problems), template: options.promptFormat.description,
             tokenizer: tokenizer == nil ? nil : (tokenizerName ?? "tokenizer"),
             tokenLengths: LengthSummary(lengths: lengths, limit: options.maxLength),
             evalRecords: options.evalSplit == nil ? nil : evalRecords,

@@ -1,7 +1,9 @@
 import Text
 
-/// Token ids of one training sequence: ids = tok(templated prompt) ++ tok(response) ++ [eos] (docs/DESIGN.md §1).
-/// The loss covers `ids[responseStart...]`, i.e. the response tokens and eos.
+/// Token ids of one training sequence: with a text template, ids = tok(templated prompt) ++ tok(response) ++ [eos]
+/// (docs/DESIGN.md §1); with a chat template, the ids of the rendered conversation through the reply's end-of-turn
+/// marker (docs/DATA.md, "Chat templates"). The loss covers `ids[responseStart...]`: the response and its eos or
+/// end-of-turn marker.
 public struct TokenizedExample: Hashable, Sendable {
     public var ids: [Int32]
     public var responseStart: Int
@@ -26,7 +28,13 @@ public struct TokenizedPair: Hashable, Sendable {
     }
 }
 
-/// Turns records into token ids with a prompt template, truncating to `maxLength` tokens.
+/// Turns records into token ids in a prompt format, truncating to `maxLength` tokens.
+///
+/// With a chat template the record is a conversation (context, the prompt as the last user turn, the response as
+/// the assistant turn), rendered and encoded at once: the ids are those `transformers`' `apply_chat_template`
+/// gives, through the reply's end-of-turn marker, with no eos added after it. The prompt part is everything
+/// before the reply (a token straddling the boundary counts as reply). For a pair, the prompt is the part both
+/// sequences share, so chosen and rejected start with the same ids.
 ///
 /// Truncation rule (P prompt tokens, R response tokens counting eos, L = maxLength, m = minResponseTokens):
 /// when P + R > L the response keeps min(R, max(L − P, min(m, L − 1))) tokens, cut from the right (a cut
@@ -36,11 +44,17 @@ public struct TokenizedPair: Hashable, Sendable {
 /// the prompt budget so chosen and rejected keep the same prompt tokens.
 public struct ExampleTokenizer: Sendable {
     public let tokenizer: any Tokenizer
-    public let template: PromptTemplate
+    public let format: PromptFormat
     public let maxLength: Int?
     public let minResponseTokens: Int
 
     public init(tokenizer: any Tokenizer, template: PromptTemplate = .xright, maxLength: Int? = nil,
+                minResponseTokens: Int = 16) throws {
+        try self.init(tokenizer: tokenizer, format: .text(template), maxLength: maxLength,
+                      minResponseTokens: minResponseTokens)
+    }
+
+    public init(tokenizer: any Tokenizer, format: PromptFormat, maxLength: Int? = nil,
                 minResponseTokens: Int = 16) throws {
         if let maxLength, maxLength < 2 {
             throw DataOptionError(option: "--max-len", "expected at least 2 tokens (one of prompt, one of "
@@ -50,23 +64,48 @@ public struct ExampleTokenizer: Sendable {
             throw DataOptionError(option: "min-response-tokens", "expected at least 1, found \(minResponseTokens)")
         }
         self.tokenizer = tokenizer
-        self.template = template
+        self.format = format
         self.maxLength = maxLength
         self.minResponseTokens = minResponseTokens
     }
 
     public func tokenize(_ example: SFTExample) throws -> TokenizedExample {
-        let prompt = try promptTokens(template.render(example), source: example.source)
-        let response = responseTokens(example.response)
+        let prompt: [Int], response: [Int]
+        switch format {
+        case .text(let template):
+            prompt = try promptTokens(template.render(example), source: example.source)
+            response = responseTokens(example.response)
+        case .chat(let template):
+            let sequence = try chatSequence(template, example.context, example.prompt, example.response,
+                                            source: example.source)
+            (prompt, response) = (Array(sequence.ids[..<sequence.replyStart]), Array(sequence.ids[sequence.replyStart...]))
+            try requirePrompt(prompt, source: example.source)
+        }
         let (promptKeep, responseKeep) = budget(promptCount: prompt.count, longestResponse: response.count)
         return assemble(prompt: prompt, promptKeep: promptKeep, response: response,
                         responseKeep: min(response.count, responseKeep))
     }
 
     public func tokenize(_ pair: PreferencePair) throws -> TokenizedPair {
-        let prompt = try promptTokens(template.render(pair), source: pair.source)
-        let chosen = responseTokens(pair.chosen)
-        let rejected = responseTokens(pair.rejected)
+        let prompt: [Int], chosen: [Int], rejected: [Int]
+        switch format {
+        case .text(let template):
+            prompt = try promptTokens(template.render(pair), source: pair.source)
+            chosen = responseTokens(pair.chosen)
+            rejected = responseTokens(pair.rejected)
+        case .chat(let template):
+            let a = try chatSequence(template, pair.context, pair.prompt, pair.chosen, source: pair.source)
+            let b = try chatSequence(template, pair.context, pair.prompt, pair.rejected, source: pair.source)
+            // The shared prompt: both start with the same rendered text, so their ids agree up to the replies
+            // (short of a token that straddles a reply's start in one of them).
+            var shared = 0
+            let limit = min(a.replyStart, b.replyStart)
+            while shared < limit, a.ids[shared] == b.ids[shared] { shared += 1 }
+            prompt = Array(a.ids[..<shared])
+            chosen = Array(a.ids[shared...])
+            rejected = Array(b.ids[shared...])
+            try requirePrompt(prompt, source: pair.source)
+        }
         let (promptKeep, responseKeep) = budget(promptCount: prompt.count,
                                                 longestResponse: max(chosen.count, rejected.count))
         return TokenizedPair(
@@ -93,11 +132,27 @@ public struct ExampleTokenizer: Sendable {
 
     private func promptTokens(_ text: String, source: RecordLocation) throws -> [Int] {
         let ids = tokenizer.encode(text)
+        try requirePrompt(ids, source: source)
+        return ids
+    }
+
+    private func requirePrompt(_ ids: [Int], source: RecordLocation) throws {
         if ids.isEmpty {
             throw DataError.record(.emptyPrompt, at: source, "the templated prompt encodes to no tokens, "
                                    + "so the first response token has nothing to be predicted from")
         }
-        return ids
+    }
+
+    /// The conversation (context, prompt as the user turn, response as the assistant turn) through the reply's
+    /// end-of-turn marker. A conversation the template rejects is a bad record, not a failed run.
+    private func chatSequence(_ template: ChatTemplate, _ context: [Turn], _ prompt: String, _ response: String,
+                              source: RecordLocation) throws -> (ids: [Int], replyStart: Int) {
+        let messages = PromptFormat.messages(context) + [ChatMessage(.user, prompt), ChatMessage(.assistant, response)]
+        do {
+            return try template.tokenizeLastReply(messages, with: tokenizer)
+        } catch let error as ChatTemplateError {
+            throw DataError.record(.badConversation, at: source, error.message)
+        }
     }
 
     private func responseTokens(_ text: String) -> [Int] {

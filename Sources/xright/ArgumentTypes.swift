@@ -11,14 +11,15 @@ extension ModelPreset: ExpressibleByArgument {}
 extension PreferenceLoss.Kind: ExpressibleByArgument {}
 extension RecordFormat: ExpressibleByArgument {}
 
-/// `--template`: a built-in name or a custom template with `{prompt}`; parsed once, the text kept for the run
-/// header. Not an enum: a custom template is any string, so a refusal explains both forms.
+/// `--template`: a chat family, a built-in text template or a custom template with `{prompt}`; checked once, the
+/// text kept for the run header (the model's BOS / EOS join a chat family in `PromptFormatChoice`). Not an enum: a
+/// custom template is any string, so a refusal explains both forms.
 struct TemplateArgument: Sendable {
     let specification: String
-    let template: PromptTemplate
+    let format: PromptFormat
 
     static func parse(_ text: String) throws -> TemplateArgument {
-        do { return TemplateArgument(specification: text, template: try PromptTemplate(parsing: text)) } catch {
+        do { return TemplateArgument(specification: text, format: try PromptFormat(parsing: text)) } catch {
             throw ValidationError(String(describing: error))
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import Foundation
 import Text
+import Training
 
 /// `xright data …`: look at training data before training on it.
 struct DataCommand: ParsableCommand {
@@ -32,12 +33,16 @@ struct DataCommand: ParsableCommand {
                                    + "Default: detected from the first record's keys."))
         var format: String?
 
-        @Option(help: "Tokenizer for the length statistics: 'byte' (one token per UTF-8 byte).")
+        @Option(help: "Tokenizer for the length statistics: 'byte' (one token per UTF-8 byte), a tokenizer.json or a directory. Default with --model: the model's.")
         var tokenizer: String?
 
-        @Option(help: ArgumentHelp("Prompt template: xright (\"User: {prompt}\\nAssistant: \"), raw, alpaca, hh, "
-                                   + "or a custom text containing {prompt} (\\n and \\t are understood)."))
-        var template: String = "xright"
+        @Option(help: "The model to check the data for (a .gguf file or a model directory): its tokenizer and chat template, as `xright train --model` would use them.")
+        var model: String?
+
+        @Option(help: ArgumentHelp("Prompt format: a chat family (chatml, llama3, llama2, mistral, alpaca), xright "
+                                   + "(\"User: {prompt}\\nAssistant: \"), raw, hh, or a custom text containing {prompt} "
+                                   + "(\\n and \\t are understood). Default: the model's chat template, else xright."))
+        var template: String?
 
         @Option(name: .customLong("max-len"), help: "Also count the sequences longer than this many tokens.")
         var maxLength: Int?
@@ -73,13 +78,20 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
+            let promptFormat: PromptFormat
+            do {
+                promptFormat = try PromptFormatChoice.resolve(template: template, model: model)
+            } catch {
+                printError(String(describing: error))
+                throw ExitCode(1)
+            }
             let options = DataCheckOptions(kind: try parsedKind(), format: try parsedFormat(),
-                                           template: try parsedTemplate(), maxLength: maxLength,
+                                           promptFormat: promptFormat, maxLength: maxLength,
                                            maxRecordBytes: maxRecordBytes, evalSplit: try parsedEvalSplit())
             let report: DataCheckReport
             do {
                 report = try DataCheck.run(path: file, options: options, tokenizer: try loadTokenizer(),
-                                           tokenizerName: tokenizer)
+                                           tokenizerName: tokenizer ?? model)
             } catch let error as DataError {
                 printError(error.description)
                 throw ExitCode(1)
@@ -121,9 +133,10 @@ struct DataCommand: ParsableCommand {
             return parsed
         }
 
-        private func parsedTemplate() throws -> PromptTemplate {
+        private func parsedTemplate() throws -> PromptFormat? {
+            guard let template else { return nil }
             do {
-                return try PromptTemplate(parsing: template)
+                return try PromptFormat(parsing: template)
             } catch let error as DataOptionError {
                 throw ValidationError(error.description)
             }
@@ -139,9 +152,15 @@ struct DataCommand: ParsableCommand {
         }
 
         private func loadTokenizer() throws -> (any Tokenizer)? {
-            guard let tokenizer else { return nil }
-            do { return try TokenizerLoader.load(path: tokenizer) } catch {
-                throw ValidationError("--tokenizer: \(error)")
+            if let tokenizer {
+                do { return try TokenizerLoader.load(path: tokenizer) } catch {
+                    throw ValidationError("--tokenizer: \(error)")
+                }
+            }
+            guard let model else { return nil }
+            // The tokenizer `xright train --model` would use: a .gguf's own, or the directory's tokenizer.json.
+            do { return try RunSetup.loadTokenizer(tokenizer: nil, model: model) } catch {
+                throw ValidationError("--model: \(error)")
             }
         }
 

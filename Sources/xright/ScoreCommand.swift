@@ -13,7 +13,9 @@ struct ScoreCommand: ParsableCommand {
         discussion: """
             Token convention: ids = tok(prompt) ++ tok(response) ++ [eos], prompt and response taken verbatim from \
             the records' prompt/response (SFT) or prompt/chosen/rejected (preference) fields, no template, no \
-            truncation; the loss covers the response tokens and eos. Without --ref-model the reference is the model.
+            truncation; the loss covers the response tokens and eos. A model with a chat template (or --template) \
+            is scored as it trains: the record as a user turn and an assistant turn, the loss on the reply and its \
+            end-of-turn marker (docs/DATA.md, "Prompt formats"). Without --ref-model the reference is the model.
             """)
 
     @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json).")
@@ -26,6 +28,9 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(help: "Tokenizer (default: the model directory's tokenizer.json).")
     var tokenizer: String?
+
+    @Option(help: "Prompt format: a chat family (chatml, llama3, llama2, mistral, alpaca), xright, raw, hh or a string with {prompt}. Default: the model's chat template, else raw.")
+    var template: String?
 
     @Option(help: "prompt/response JSONL to score with the SFT loss.")
     var sft: String?
@@ -53,7 +58,8 @@ struct ScoreCommand: ParsableCommand {
         guard tok.vocabularySize <= policy.config.vocabSize else {
             throw CLIError("tokenizer produces ids up to \(tok.vocabularySize - 1) but the model's vocab_size is \(policy.config.vocabSize)")
         }
-        let examples = try ExampleTokenizer(tokenizer: tok, template: .raw, maxLength: nil)
+        let format = try PromptFormatChoice.resolve(template: template, model: model, fallback: .raw)
+        let examples = try ExampleTokenizer(tokenizer: tok, format: format, maxLength: nil)
         let scorer = Scorer(model: policy, reference: reference, preference: preference.preferenceLoss)
         var out: [String: [Double]] = [:]
         if let sft {

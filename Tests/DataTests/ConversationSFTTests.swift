@@ -50,8 +50,8 @@ final class ConversationSFTTests: XCTestCase {
         let encoder = try ExampleTokenizer(tokenizer: TestByteTokenizer(), template: .xright)
         var masked = 0, all = 0
         for example in try SFTReader(path: fixture).readAll() {
-            masked += encoder.template.render(example).utf8.count
-            all += encoder.template.render(example).utf8.count + example.response.utf8.count + 1
+            masked += PromptTemplate.xright.render(example).utf8.count
+            all += PromptTemplate.xright.render(example).utf8.count + example.response.utf8.count + 1
         }
         XCTAssertEqual(try XCTUnwrap(report.maskedShare), Double(masked) / Double(all), accuracy: 1e-12)
         XCTAssertTrue(report.text.contains("turns: 11 messages in 3 conversations  trained replies: 5"), report.text)

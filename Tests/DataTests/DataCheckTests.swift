@@ -10,7 +10,7 @@ final class DataCheckTests: XCTestCase {
             not json
             {"prompt": "ab", "response": "cdefghijkl"}
             """)
-        let report = try DataCheck.run(path: path, options: DataCheckOptions(template: .raw, maxLength: 8),
+        let report = try DataCheck.run(path: path, options: DataCheckOptions(promptFormat: .text(.raw), maxLength: 8),
                                        tokenizer: TestByteTokenizer(), tokenizerName: "byte")
         XCTAssertEqual(report.format, .promptResponse)
         XCTAssertEqual(report.kind, .sft)
@@ -45,7 +45,7 @@ final class DataCheckTests: XCTestCase {
 
     func test_check_countsBothSequencesOfEachPair() throws {
         let path = try Scratch(self).file("pairs.jsonl", #"{"prompt": "ab", "chosen": "c", "rejected": "defg"}"#)
-        let report = try DataCheck.run(path: path, options: DataCheckOptions(template: .raw),
+        let report = try DataCheck.run(path: path, options: DataCheckOptions(promptFormat: .text(.raw)),
                                        tokenizer: TestByteTokenizer(), tokenizerName: "byte")
         XCTAssertEqual(report.kind, .preference)
         XCTAssertEqual(report.tokenLengths?.count, 2)

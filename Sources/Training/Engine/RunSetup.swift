@@ -109,13 +109,17 @@ public enum RunSetup {
         }
         if let lora = options.lora { try model.attachAdapters(lora, seed: options.modelSeed &+ 1) }
 
-        let template = try options.template.map { try PromptTemplate(parsing: $0) } ?? .xright
+        let promptFormat = try PromptFormatChoice.resolve(template: options.template, model: options.modelDirectory)
+        if checkpoint != nil, let runDirectory {
+            try PromptFormatChoice.checkResume(promptFormat, recorded: try RunLogReader.header(of: runDirectory.log)
+                .settings[PromptFormatChoice.headerKey], log: runDirectory.log.path)
+        }
         if let requested = options.maxLength, requested > model.config.maxPositions {
             throw SessionSetupError.invalid(what: "--max-len", message: "\(requested) tokens is more than the model's "
                 + "max_position_embeddings (\(model.config.maxPositions)); give at most \(model.config.maxPositions)")
         }
         let maxLength = options.maxLength ?? model.config.maxPositions
-        let exampleTokenizer = try ExampleTokenizer(tokenizer: tokenizer, template: template, maxLength: maxLength,
+        let exampleTokenizer = try ExampleTokenizer(tokenizer: tokenizer, format: promptFormat, maxLength: maxLength,
                                                     minResponseTokens: max(1, min(16, maxLength / 2)))
         let split = try EvalSplit(fraction: options.evalFraction, seed: options.dataSeed)
         let needs = Set(StrategyFactory.make(options.training.strategy, seed: 0, step: 0, epoch: 0,
@@ -182,6 +186,7 @@ public enum RunSetup {
                                               "beta": String(options.preference.beta),
                                               "learningRate": String(options.learningRate),
                                               "batchSize": String(options.batchSize),
+                                              PromptFormatChoice.headerKey: promptFormat.description,
                                               "model": options.modelDirectory ?? "preset " + (options.modelPreset ?? "demo")])
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
@@ -218,8 +223,14 @@ public enum RunSetup {
     }
 
     public static func loadTokenizer(_ options: RunOptions) throws -> any Tokenizer {
-        if let path = options.tokenizer { return try TokenizerLoader.load(path: path) }
-        if let dir = options.modelDirectory {
+        try loadTokenizer(tokenizer: options.tokenizer, model: options.modelDirectory)
+    }
+
+    /// `--tokenizer` when given, else the `--model`'s (a .gguf's metadata or the directory's tokenizer.json), else
+    /// the byte tokenizer of the presets.
+    public static func loadTokenizer(tokenizer: String?, model: String?) throws -> any Tokenizer {
+        if let path = tokenizer { return try TokenizerLoader.load(path: path) }
+        if let dir = model {
             // A GGUF file carries its tokenizer in its metadata.
             if ModelDirectory.isGGUF(URL(fileURLWithPath: dir)) { return try TokenizerLoader.load(path: dir) }
             let file = URL(fileURLWithPath: dir).appendingPathComponent("tokenizer.json")

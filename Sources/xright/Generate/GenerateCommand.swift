@@ -73,7 +73,7 @@ struct GenerateCommand: ParsableCommand {
         let prompts = try PromptList.read(prompt: prompt, file: self.prompts)
         let setup = try GenerationModel.load(modelPath: model, template: template)
         let encoded = try prompts.map { text -> [Int] in
-            let ids = setup.tokenizer.encode(try setup.format.render(text))
+            let ids = setup.tokenizer.encode(try setup.format.renderPrompt(text))
             guard !ids.isEmpty else { throw CLIError("the prompt \"\(text.prefix(40))\" encodes to no tokens") }
             return ids
         }
@@ -87,7 +87,7 @@ struct GenerateCommand: ParsableCommand {
         let out = FileHandle.standardOutput
         for (text, ids) in zip(prompts, encoded) {
             var sampler = Sampler(sampling)
-            var stream = StreamingText(tokenizer: setup.tokenizer, stopStrings: stop)
+            var stream = StreamingText(tokenizer: setup.tokenizer, stopStrings: stop + setup.endStrings)
             let result = try Generator.run(decoder, prompt: ids, maxNewTokens: maxNewTokens, sampler: &sampler,
                                            endTokens: setup.endTokens) { id in
                 let piece = stream.append(id)

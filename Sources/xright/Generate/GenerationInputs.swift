@@ -3,6 +3,7 @@ import Data
 import Engine
 import GGUF
 import Text
+import Training
 
 /// What `xright generate` runs on: the model, its tokenizer, how a prompt becomes text, and which tokens end a
 /// reply. Resolved from `--model` (a Hugging Face directory, a .gguf file, or a run directory, whose `final/`
@@ -12,39 +13,10 @@ struct GenerationModel {
     let tokenizer: any Tokenizer
     let format: PromptFormat
     let endTokens: Set<Int>
+    /// End-of-turn markers the tokenizer spells with several tokens (a chat family over the byte tokenizer):
+    /// generation stops at their text instead.
+    let endStrings: [String]
     let source: URL
-
-    enum PromptFormat {
-        case chat(ChatTemplate)
-        case plain(PromptTemplate)
-
-        var name: String {
-            switch self {
-            case .chat(let t): return t.family.rawValue
-            case .plain(let t): return t.description
-            }
-        }
-
-        func render(_ prompt: String) throws -> String {
-            switch self {
-            case .chat(let t): return try t.renderPrompt(prompt)
-            case .plain(let t): return t.apply(to: prompt)
-            }
-        }
-
-        /// The end-of-turn marker a reply in this format ends with, when it is not the tokenizer's EOS.
-        var endOfTurn: String? {
-            switch self {
-            case .chat(let t):
-                switch t.family {
-                case .chatML: return "<|im_end|>"
-                case .llama3: return "<|eot_id|>"
-                default: return t.eosToken
-                }
-            case .plain: return nil
-            }
-        }
-    }
 
     /// The model file or directory `--model` names: a run directory means its `final/` model.
     static func resolve(_ path: String) throws -> URL {
@@ -76,11 +48,8 @@ struct GenerationModel {
         let url = try resolve(modelPath)
         let model = try ModelDirectory.load(url)
         let tokenizer: any Tokenizer
-        var chat: ChatTemplate?
         if ModelDirectory.isGGUF(url) {
-            let file = try GGUFFile(contentsOf: url)
-            tokenizer = try BPETokenizer(gguf: file)
-            if template == nil { chat = try ChatTemplate.fromGGUF(file) }
+            tokenizer = try BPETokenizer(gguf: try GGUFFile(contentsOf: url))
         } else {
             let tokenizerFile = url.appendingPathComponent("tokenizer.json")
             if FileManager.default.fileExists(atPath: tokenizerFile.path) {
@@ -91,52 +60,24 @@ struct GenerationModel {
             } else {
                 throw CLIError("\(tokenizerFile.path): missing; generate needs the model's tokenizer beside it")
             }
-            if template == nil { chat = try chatTemplate(inDirectory: url) }
         }
-        let format: PromptFormat
-        if let template {
-            if let named = ChatTemplate.named(template) { format = .chat(named) }
-            else { format = .plain(try PromptTemplate(parsing: template)) }
-        } else if let chat {
-            format = .chat(chat)
-        } else {
-            // No chat template: the format xright trains with by default.
-            format = .plain(.xright)
-        }
+        // The format training uses for the same model and --template (the default without a chat template).
+        let format = try PromptFormatChoice.resolve(template: template, model: url.path)
         var ends: Set<Int> = [tokenizer.eosTokenId]
+        var endStrings: [String] = []
         ends.insert(Self.configEOS(model))
-        for marker in [format.endOfTurn].compactMap({ $0 }) where !marker.isEmpty {
+        if let marker = format.endOfTurn, !marker.isEmpty {
             let ids = tokenizer.encode(marker)
-            if ids.count == 1 { ends.insert(ids[0]) }
+            if ids.count == 1 { ends.insert(ids[0]) } else { endStrings.append(marker) }
         }
         return GenerationModel(model: model, tokenizer: tokenizer, format: format,
-                               endTokens: ends.filter { $0 >= 0 }, source: url)
+                               endTokens: ends.filter { $0 >= 0 }, endStrings: endStrings, source: url)
     }
 
     private static func configEOS(_ model: any CausalLanguageModel) -> Int {
         if let m = model as? Llama { return m.config.eosTokenId }
         if let m = model as? GPTNeoX { return m.config.eosTokenId }
         return -1
-    }
-
-    /// tokenizer_config.json's `chat_template` (with its bos/eos tokens), or nil when there is none.
-    static func chatTemplate(inDirectory dir: URL) throws -> ChatTemplate? {
-        let file = dir.appendingPathComponent("tokenizer_config.json")
-        guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CLIError("\(file.path): not a JSON object")
-        }
-        guard let template = json["chat_template"] as? String else { return nil }
-        func token(_ key: String) -> String {
-            if let s = json[key] as? String { return s }
-            if let d = json[key] as? [String: Any], let s = d["content"] as? String { return s }
-            return ""
-        }
-        do {
-            return try ChatTemplate(recognizing: template, bosToken: token("bos_token"), eosToken: token("eos_token"))
-        } catch let error as ChatTemplateError {
-            throw CLIError("\(file.path): \(error.message)")
-        }
     }
 }
 

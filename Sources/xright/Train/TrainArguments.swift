@@ -77,7 +77,7 @@ struct TrainArguments: ParsableArguments {
     @Option(help: "Comma-separated layers to adapt (default: the architecture's). GPT-NeoX: query_key_value, dense, dense_h_to_4h, dense_4h_to_h (default query_key_value); Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (default all seven).")
     var loraTargets: String = ""
 
-    @Option(help: "Prompt template: xright (\"User: {prompt}\\nAssistant: \"), raw, alpaca, hh, or a string with {prompt}.",
+    @Option(help: "Prompt format: a chat family (chatml, llama3, llama2, mistral, alpaca), xright (\"User: {prompt}\\nAssistant: \"), raw, hh, or a string with {prompt}. Default: the model's chat template, else xright.",
             transform: { try TemplateArgument.parse($0) })
     var template: TemplateArgument?
 
