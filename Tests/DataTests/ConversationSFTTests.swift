@@ -58,6 +58,28 @@ final class ConversationSFTTests: XCTestCase {
         XCTAssertTrue(report.text.contains("masked share: "), report.text)
     }
 
+    /// Through a chat template the masked share counts the rendered history and generation prompt as masked, each
+    /// reply and its end-of-turn marker as trained.
+    func test_dataCheck_throughAChatTemplate_reportsTheMaskedShareOfTheRenderedConversations() throws {
+        let tokenizer = try TokenizerLoader.load(path: TestPaths.fixture("DataTests", "chat_tokenizer.json").path)
+        let format = try PromptFormat(parsing: "chatml")
+        let report = try DataCheck.run(path: fixture, options: DataCheckOptions(promptFormat: format),
+                                       tokenizer: tokenizer, tokenizerName: "chat_tokenizer.json")
+        XCTAssertEqual(report.turns, 11)
+        XCTAssertEqual(report.trainedTurns, 5)
+        XCTAssertEqual(report.template, "chat:chatml")
+        let chatML = try XCTUnwrap(ChatTemplate.named("chatml"))
+        var masked = 0, all = 0
+        for example in try SFTReader(path: fixture).readAll() {
+            let history = example.context.map { ChatMessage(ChatMessage.Role(rawValue: $0.role.rawValue)!, $0.text) }
+            let prompt = try chatML.render(history + [ChatMessage(.user, example.prompt)], addGenerationPrompt: true).text
+            masked += tokenizer.encode(prompt).count
+            all += tokenizer.encode(prompt).count + tokenizer.encode(example.response + "<|im_end|>").count
+        }
+        XCTAssertEqual(try XCTUnwrap(report.maskedShare), Double(masked) / Double(all), accuracy: 1e-12)
+        XCTAssertTrue(report.text.contains("tokens (chat_tokenizer.json, template chat:chatml, 5 sequences)"), report.text)
+    }
+
     func test_badConversations_areSkippedNamingTheMessage() throws {
         let scratch = try Scratch(self)
         let lines = [
