@@ -53,8 +53,7 @@ struct ScoreCommand: ParsableCommand {
         engine.configure()
         let policy = try ModelDirectory.load(URL(fileURLWithPath: model))
         let reference = try refModel.map { try ModelDirectory.load(URL(fileURLWithPath: $0)) }
-        let tok = try tokenizer.map { try TokenizerLoader.load(path: $0) }
-            ?? TokenizerLoader.load(path: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path)
+        let tok = try RunSetup.loadTokenizer(tokenizer: tokenizer, model: model)
         guard tok.vocabularySize <= policy.config.vocabSize else {
             throw CLIError("tokenizer produces ids up to \(tok.vocabularySize - 1) but the model's vocab_size is \(policy.config.vocabSize)")
         }

@@ -51,6 +51,18 @@ final class ChatTemplateCommandTests: XCTestCase {
         let header = try RunLogReader.header(of: run.appendingPathComponent("run.jsonl"))
         XCTAssertEqual(header.settings["prompt_format"], "chat:chatml")
 
+        // Generating from the run asks in the format it trained in: the same prompt ids as the original model.
+        func promptTokens(_ arguments: [String]) throws -> Int {
+            let g = try XRightProcess.run(["generate", "--prompt", "Hi", "--max-new-tokens", "1", "--json",
+                                           "--threads", "1"] + arguments, in: dir)
+            XCTAssertEqual(g.status, 0, g.transcript)
+            let record = try JSONSerialization.jsonObject(with: Data(g.stdout.utf8)) as? [String: Any]
+            return try XCTUnwrap(record?["prompt_tokens"] as? Int, g.transcript)
+        }
+        let viaRun = try promptTokens(["--model", run.path])
+        XCTAssertEqual(viaRun, try promptTokens(["--model", url.path]))
+        XCTAssertNotEqual(viaRun, try promptTokens(["--model", run.path, "--template", "xright"]))
+
         // Without its chat template the model would train in the default text template: the resume is refused.
         try writeConfig(url, chatTemplate: nil)
         let resumed = try XRightProcess.run(["train", "--headless", "--resume", run.path], in: dir)

@@ -28,6 +28,20 @@ public enum PromptFormatChoice {
         return .text(fallback)
     }
 
+    /// The format of a model trained by xright, `--model RUN_DIR` (its `final/` at `model`): without `--template`,
+    /// the one the run trained in, resolved again from its recorded options (the model it started from and its
+    /// `--template`), so a chat template that lives only in the original model still applies. When that model is
+    /// no longer where the run found it, the saved model decides.
+    public static func resolve(template: String?, run: URL, model: String, fallback: PromptTemplate = .xright) throws
+        -> PromptFormat
+    {
+        let options = template == nil ? try? RunSetup.options(fromRun: RunDirectory(run)) : nil
+        if let options, options.modelDirectory.map({ FileManager.default.fileExists(atPath: $0) }) ?? true {
+            return try resolve(template: options.template, model: options.modelDirectory, fallback: fallback)
+        }
+        return try resolve(template: template, model: model, fallback: fallback)
+    }
+
     /// The format a run was recorded with (`prompt_format` in its header settings), for a resume to keep.
     public static let headerKey = "prompt_format"
 

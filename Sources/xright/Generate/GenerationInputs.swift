@@ -62,7 +62,10 @@ struct GenerationModel {
             }
         }
         // The format training uses for the same model and --template (the default without a chat template).
-        let format = try PromptFormatChoice.resolve(template: template, model: url.path)
+        let given = URL(fileURLWithPath: modelPath)
+        let format = FileManager.default.fileExists(atPath: given.appendingPathComponent("run.jsonl").path)
+            ? try PromptFormatChoice.resolve(template: template, run: given, model: url.path)
+            : try PromptFormatChoice.resolve(template: template, model: url.path)
         var ends: Set<Int> = [tokenizer.eosTokenId]
         var endStrings: [String] = []
         ends.insert(Self.configEOS(model))
