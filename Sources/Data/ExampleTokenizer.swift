@@ -2,7 +2,7 @@ import Text
 
 /// Token ids of one training sequence: with a text template, ids = tok(templated prompt) ++ tok(response) ++ [eos]
 /// (docs/DESIGN.md §1); with a chat template, the ids of the rendered conversation through the reply's end-of-turn
-/// marker (docs/DATA.md, "Chat templates"). The loss covers `ids[responseStart...]`: the response and its eos or
+/// marker (docs/DATA.md, "Prompt formats"). The loss covers `ids[responseStart...]`: the response and its eos or
 /// end-of-turn marker.
 public struct TokenizedExample: Hashable, Sendable {
     public var ids: [Int32]

@@ -16,7 +16,7 @@ public struct Turn: Hashable, Sendable, Codable {
 /// An instruction-following example: the model learns to produce `response` after the templated `prompt`.
 ///
 /// `prompt` is the last user message, untemplated; `context` holds the messages before it (a system message,
-/// earlier user/assistant exchanges), empty for single-turn data. `PromptTemplate.render` joins them.
+/// earlier user/assistant exchanges), empty for single-turn data. The prompt format (`PromptFormat`) joins them.
 public struct SFTExample: Hashable, Sendable {
     public var prompt: String
     public var response: String

@@ -6,10 +6,10 @@ import JSON
 ///
 /// A training sequence has one trained span (`TokenizedExample.responseStart`), so a conversation with n replies
 /// becomes n SFT examples: example i is reply i after the whole conversation before it (system message, earlier
-/// exchanges, the human message it answers) rendered through the prompt template
-/// (`PromptTemplate.render(prompt:context:)`, where a model's chat template takes over once there is one). Each
-/// reply is thus trained exactly once, with the same history the model sees at inference; the history's tokens are
-/// computed again for each reply (docs/DATA.md, "Conversations").
+/// exchanges, the human message it answers) rendered in the prompt format (`ExampleTokenizer`: the model's chat
+/// template, or a text template's `PromptTemplate.render(prompt:context:)`). Each reply is thus trained exactly
+/// once, with the same history the model sees at inference; the history's tokens are computed again for each reply
+/// (docs/DATA.md, "Conversations").
 enum ShareGPTConversation {
     struct Decoded {
         var examples: [SFTExample]

@@ -1,6 +1,6 @@
 /// What training needs from a chat template: the end-of-turn marker, the template with a model's own special
 /// tokens, and the token ids of a conversation through its last assistant reply with where that reply starts
-/// (docs/DATA.md, "Chat templates").
+/// (docs/DATA.md, "Prompt formats").
 extension ChatTemplate {
     /// The marker that ends an assistant turn as this family writes it: `<|im_end|>` (ChatML), `<|eot_id|>`
     /// (Llama 3), the EOS token otherwise (Llama 2, Mistral, Alpaca).
