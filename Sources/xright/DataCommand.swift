@@ -158,6 +158,9 @@ struct DataCommand: ParsableCommand {
                 }
             }
             guard let model else { return nil }
+            guard FileManager.default.fileExists(atPath: model) else {
+                throw ValidationError("--model \(model): no such file or directory (expected a .gguf file or a model directory)")
+            }
             // The tokenizer `xright train --model` would use: a .gguf's own, or the directory's tokenizer.json.
             do { return try RunSetup.loadTokenizer(tokenizer: nil, model: model) } catch {
                 throw ValidationError("--model: \(error)")

@@ -104,6 +104,9 @@ final class ChatTemplateCommandTests: XCTestCase {
         XCTAssertTrue(named.stdout.contains("template chat:chatml, 5 sequences"), named.transcript)
         let bad = try XRightProcess.run(["data", "check", conversations, "--template", "vicuna"], in: dir, timeout: 30)
         assertRefused(bad, mentioning: ["--template", "vicuna", "chatml"])
+        let missing = try XRightProcess.run(["data", "check", conversations, "--model", dir.appendingPathComponent("none").path],
+                                            in: dir, timeout: 30)
+        assertRefused(missing, mentioning: ["--model", "no such file or directory"])
     }
 
     func test_score_scoresThroughTheModelsChatTemplate() throws {
