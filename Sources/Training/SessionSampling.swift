@@ -40,7 +40,9 @@ extension TrainingSession {
             return
         }
         for (index, prompt) in schedule.prompts.enumerated() {
-            let promptStarted = DispatchTime.now().uptimeNanoseconds
+            // The first reply's seconds include the round's setup (the decoder, LoRA merged into its weights), so
+            // a round's samples add up to what it cost the run.
+            let promptStarted = index == 0 ? started : DispatchTime.now().uptimeNanoseconds
             reportPhase(.generate, part: index + 1, parts: count)
             do {
                 let reply = try generator.reply(to: prompt, maxNewTokens: schedule.maxNewTokens) { _ in

@@ -52,12 +52,20 @@ struct BenchSamplesCommand: ParsableCommand {
                     plain.append(result.seconds)
                 }
             }
-            print(String(format: "  pair %d: without samples %.2f s, with %.2f s (%d rounds of samples taking %.2f s)",
-                         pair + 1, plain.last!, sampled.last!, rounds.last!, sampling.last!))
+            print(String(format: "  pair %d: without samples %.2f s, with %.2f s (%d rounds of samples taking %.2f s): "
+                         + "share %.1f%% by difference, %.1f%% by the samples' own seconds",
+                         pair + 1, plain.last!, sampled.last!, rounds.last!, sampling.last!,
+                         100 * (sampled.last! - plain.last!) / sampled.last!, 100 * sampling.last! / sampled.last!))
         }
-        let (p, s, own) = (Self.median(plain), Self.median(sampled), Self.median(sampling))
-        print(String(format: "median: without %.2f s, with %.2f s; sampling share %.1f%% by difference, %.1f%% by the samples' own seconds",
-                     p, s, 100 * (s - p) / s, 100 * own / s))
+        let byDifference = zip(plain, sampled).map { 100 * ($1 - $0) / $1 }
+        let byOwnSeconds = zip(sampling, sampled).map { 100 * $0 / $1 }
+        print(String(format: "median: without %.2f s, with %.2f s; sampling share %.1f%% by difference (per pair), "
+                     + "%.1f%% by the samples' own seconds", Self.median(plain), Self.median(sampled),
+                     Self.median(byDifference), Self.median(byOwnSeconds)))
+        if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
+            print("load average at the end: \(load.split(separator: " ").prefix(3).joined(separator: " ")) "
+                  + "(on a loaded machine the difference of two runs is noisy; the samples' own seconds are measured inside the sampled run)")
+        }
     }
 
     struct Timing { var seconds: Double; var samplingSeconds: Double; var rounds: Int }
