@@ -90,6 +90,11 @@ public enum ProbeSetup {
                               tokenizer: any Tokenizer, template: PromptTemplate, heldOutSFT: [String],
                               heldOutPreference: [String]) throws -> String {
         var schedule = requested
+        let positions = model.config.maxPositions
+        guard (1..<positions).contains(schedule.maxNewTokens) else {
+            throw SessionSetupError.invalid(what: "--sample-tokens", message: "expected 1…\(positions - 1) new tokens (the "
+                + "model holds \(positions) positions, and a reply needs a prompt before it), got \(schedule.maxNewTokens)")
+        }
         if schedule.prompts.isEmpty {
             schedule.prompts = defaultPrompts(heldOutSFT: heldOutSFT, heldOutPreference: heldOutPreference)
         }
