@@ -61,6 +61,8 @@ def expected_items(event):
                              ("temperatureC", "temperature_c"), ("powerWatts", "power_watts")):
                 if key in gpu:
                     items.append(("%s/%s" % (prefix, tag), "scalars", number(gpu[key])))
+    elif kind == "sample":
+        items.append(("samples/probe_%d" % event["probe"], "text", None))
     elif kind == "warning":
         items.append(("run/warnings", "text", None))
     elif kind in ("command-applied", "command-refused"):

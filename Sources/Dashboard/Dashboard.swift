@@ -126,7 +126,9 @@ final class DashboardLoop {
                 urgent = true
             }
             if controller.view != drawnView || controller.mode != drawnMode { urgent = true }
-            let changed = controller.state.revision != drawnRevision
+            // A step in flight ticks its seconds on screen: never more than half a second without a frame.
+            let ticking = controller.state.stepProgress != nil && now - lastFrame >= 0.5
+            let changed = controller.state.revision != drawnRevision || ticking
             let gap = now - lastFrame
             guard (urgent && gap >= minFrameGap) || (changed && gap >= max(minFrameGap, options.dataRedrawInterval)) else {
                 continue

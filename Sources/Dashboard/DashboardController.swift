@@ -23,6 +23,8 @@ public final class DashboardController {
     public var isViewer = false
     /// Where commands go: nil in a replay, which has no run to steer.
     private let run: RunEventSource?
+    /// There is a run to send commands to (not a replay).
+    public var canCommand: Bool { run != nil }
     private let themeCount: Int
 
     public init(run: RunEventSource?, view: ViewSettings = ViewSettings(), themeCount: Int = 1) {
@@ -46,6 +48,24 @@ public final class DashboardController {
     private func send(_ command: SessionCommand) {
         state.noteSent(command)
         run?.send(command)
+        // Answered at once: a step of a real model takes seconds, and the session applies commands between steps.
+        if let boundary = boundaryNote(for: command) { state.note(boundary) }
+    }
+
+    /// "λ 0.60 sent: applies at the next step boundary (step 13: sft backward)" while a step is in flight.
+    private func boundaryNote(for command: SessionCommand) -> String? {
+        guard let inFlight = state.stepProgress?.progress, state.activity == .running else { return nil }
+        let what: String
+        switch command {
+        case .setLambda(let l): what = "\(Glyphs.unicode.lambdaSymbol) \(Format.fixed(l.value, 2))"
+        case .pause: what = "pause"
+        case .switchStrategy(let name): what = "strategy \(name.rawValue)"
+        case .sampleNow: what = "new samples"
+        case .evaluateNow: what = "evaluation"
+        case .checkpointNow: what = "checkpoint"
+        default: return nil
+        }
+        return "\(what) sent: applies at the next step boundary (now \(inFlight.summary))"
     }
 
     /// The λ the next ←/→ starts from: the newest one asked for, else the session's.
@@ -114,6 +134,14 @@ public final class DashboardController {
             view.themeIndex = (view.themeIndex + 1) % themeCount
         case .toggleHelp:
             view.showHelp.toggle()
+        case .toggleSamples:
+            view.showSamples.toggle()
+        case .compareSamples:
+            view.compareSamples.toggle()
+            state.note(view.compareSamples ? "samples: first reply beside the newest" : "samples: newest replies")
+        case .sampleNow:
+            if run == nil { return false }
+            send(.sampleNow)
         case .detach:
             if isViewer { wantsExit = true } else {
                 state.note("d detaches viewers (xright attach); this run lives in this terminal: q stops it, closing the terminal leaves it going")

@@ -134,6 +134,12 @@ public struct DashboardState {
     /// (SFT, DPO) pair at those counts, so a smoothing change needs no recomputation here.
     public private(set) var trajectory: [(sft: Int32, dpo: Int32)] = []
 
+    /// Probe replies: first and newest per probe (the Samples panel).
+    public private(set) var samples = SampleBook()
+    /// What the training thread is doing inside the current step (or evaluation, or sampling), and the
+    /// dashboard's uptime when it was told; nil between steps. Never in a replay (the log has no progress).
+    public private(set) var stepProgress: (progress: StepProgress, receivedAt: Double)?
+
     public private(set) var messages: [DashboardMessage] = []
     /// Commands sent from the keyboard that the session has not yet answered.
     public private(set) var pendingCommands: [SessionCommand] = []
@@ -181,6 +187,12 @@ public struct DashboardState {
     public mutating func apply(_ record: RunRecord) {
         revision &+= 1
         // Nearly every record is a step: match it once.
+        if case .progress(let p) = record.event {
+            stepProgress = (p, Self.uptime())
+            return
+        }
+        // Any other record ends what a progress record described (a step, an evaluation, a sample came in).
+        stepProgress = nil
         if case .step(let e) = record.event {
             progress.apply(step: e, time: record.time)
             fold(step: e, time: record.time)
@@ -193,7 +205,7 @@ public struct DashboardState {
             break
         case .started(let s):
             stopRequested = false
-            if s.step < stepBefore { truncate(after: s.step) }
+            if s.step < stepBefore { truncate(after: s.step); samples.truncate(after: s.step) }
             lambdaHistory.append((s.step, s.lambda))
             note(s.resumedFrom.map { "resumed from \($0) at step \(s.step)" } ?? "started \(s.strategy) at \(Self.lambdaText(s.lambda))",
                  step: s.step)
@@ -240,6 +252,10 @@ public struct DashboardState {
                  kind: f.reason == .failed || f.reason == .nonFinite ? .warning : .info, step: f.step)
         case .telemetry(let t):
             runGPUs = RunGPUSample(event: t, time: record.time)
+        case .sample(let s):
+            samples.add(s)
+        case .progress:
+            break  // handled above
         case .unknown:
             revision &-= 1
         }
@@ -311,6 +327,14 @@ public struct DashboardState {
     public mutating func setSystemUnsampled(_ reason: String) {
         revision &+= 1
         systemUnsampled = reason
+    }
+
+    /// Seconds since boot: progress records are aged against it (the run's clock stands still inside a step).
+    public static func uptime() -> Double { ProcessInfo.processInfo.systemUptime }
+
+    /// Seconds the activity in `stepProgress` has been going, as of `now` (an uptime).
+    public func progressSeconds(now: Double = DashboardState.uptime()) -> Double? {
+        stepProgress.map { $0.progress.seconds + max(0, now - $0.receivedAt) }
     }
 
     static func lambdaText(_ value: Double) -> String { "λ = \(Format.fixed(value, 2))" }

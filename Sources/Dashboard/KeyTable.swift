@@ -15,6 +15,7 @@ public enum DashboardAction: Equatable, Sendable, CaseIterable {
     case togglePause, stepOnce, evaluateNow, checkpointNow, switchStrategy
     case toggleLogScale, smoothingDown, smoothingUp, toggleAxis, cycleZoom, nextTheme
     case toggleHelp, quit, detach
+    case toggleSamples, sampleNow, compareSamples
 }
 
 /// The one table of key bindings: the controller looks keys up here, the footer and `?` overlay show it.
@@ -44,6 +45,9 @@ public enum KeyTable {
         Binding(keys: [.char("x")], label: "x", action: .toggleAxis, footer: "axis", help: "x axis: step or wall time"),
         Binding(keys: [.char("z")], label: "z", action: .cycleZoom, footer: "zoom", help: "whole run, last 1000, last 200 steps"),
         Binding(keys: [.char("t")], label: "t", action: .nextTheme, footer: "theme", help: "next theme"),
+        Binding(keys: [.char("a")], label: "a", action: .toggleSamples, footer: "samples", help: "samples: the probe prompts' replies in place of the loss charts"),
+        Binding(keys: [.char("r")], label: "r", action: .sampleNow, footer: nil, help: "regenerate the samples now (between steps)"),
+        Binding(keys: [.char("b")], label: "b", action: .compareSamples, footer: nil, help: "samples: first reply beside the newest, per prompt"),
         Binding(keys: [.char("?"), .char("h")], label: "?", action: .toggleHelp, footer: "help", help: "this help"),
         Binding(keys: [.char("q")], label: "q", action: .quit, footer: "quit", help: "quit (asks first while a run is live; checkpoints before stopping)"),
         Binding(keys: [.char("d")], label: "d", action: .detach, footer: nil, help: "detach (xright attach): close this view, the run goes on"),

@@ -10,6 +10,8 @@ public struct DashboardLayout: Equatable, Sendable {
     public static let minimumHeight = 24
 
     public var losses: Rect
+    /// Probe replies below the losses, from 40 rows; smaller screens show them in place of the losses (`a`).
+    public var samples: Rect?
     public var objective: Rect
     public var control: Rect
     public var tradeoff: Rect
@@ -24,13 +26,19 @@ public struct DashboardLayout: Equatable, Sendable {
         let (body, bottom) = screen.splitTop(height - eventRows - 1)
         let (events, footer) = bottom.splitTop(eventRows)
         let (left, right) = body.splitLeft(width * 3 / 5)
-        let (losses, objective) = left.splitTop(left.height - 5)
+        let (charts, objective) = left.splitTop(left.height - 5)
+        var losses = charts, samples: Rect?
+        if height >= 40 {
+            let (top, bottom) = charts.splitTop(charts.height * 11 / 20)
+            losses = top
+            samples = bottom
+        }
         let (control, rest) = right.splitTop(9)
         let systemRows = height >= 40 ? 6 : 4
         let (tradeoff, system) = rest.splitTop(rest.height - systemRows)
-        return DashboardLayout(losses: losses, objective: objective, control: control, tradeoff: tradeoff,
+        return DashboardLayout(losses: losses, samples: samples, objective: objective, control: control, tradeoff: tradeoff,
                                system: system, events: events, footer: footer)
     }
 
-    public var panels: [Rect] { [losses, objective, control, tradeoff, system] }
+    public var panels: [Rect] { [losses] + (samples.map { [$0] } ?? []) + [objective, control, tradeoff, system] }
 }

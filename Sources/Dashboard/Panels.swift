@@ -66,7 +66,16 @@ public final class DashboardRenderer {
             return
         }
         let state = controller.state, view = controller.view
-        drawLosses(state, view, layout.losses, surface, glyphs)
+        let samples = SamplesPanel(book: state.samples, compare: view.compareSamples, live: controller.canCommand)
+        if view.showSamples {
+            // In place of the loss charts (with the panel below them when the screen has one: the whole column).
+            let below = layout.samples?.height ?? 0
+            samples.draw(on: surface, in: Rect(x: layout.losses.x, y: layout.losses.y, width: layout.losses.width,
+                                               height: layout.losses.height + below), glyphs: glyphs)
+        } else {
+            drawLosses(state, view, layout.losses, surface, glyphs)
+            if let rect = layout.samples { samples.draw(on: surface, in: rect, glyphs: glyphs) }
+        }
         drawObjective(state, layout.objective, surface, glyphs, letters: !colors)
         drawControl(state, controller.mode, layout.control, surface, glyphs)
         drawTradeoff(state, layout.tradeoff, surface, glyphs)
@@ -375,6 +384,14 @@ public final class DashboardRenderer {
     // MARK: Events and footer
 
     private func drawEvents(_ state: DashboardState, _ rect: Rect, _ surface: Surface) {
+        var rect = rect
+        // Inside a slow step: where it is and for how long, at the right of the last row (messages keep the rest).
+        if let progress = state.stepProgress?.progress, let seconds = state.progressSeconds() {
+            let text = "\(progress.summary) · \(Format.fixed(seconds, 1))s "
+            let x = max(rect.x, rect.maxX - text.count)
+            surface.put(text, x: x, y: rect.maxY - 1, role: .warning, clip: rect)
+            if rect.height == 1 { rect.width = max(0, x - rect.x - 1) }
+        }
         let shown = state.messages.suffix(rect.height)
         let firstRow = rect.maxY - shown.count
         for (i, message) in shown.enumerated() {

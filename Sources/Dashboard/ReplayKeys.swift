@@ -39,7 +39,7 @@ public enum ReplayKeyTable {
 
     /// View keys shared with the live dashboard (their help comes from `KeyTable`).
     public static let viewActions: Set<DashboardAction> = [.toggleLogScale, .smoothingDown, .smoothingUp, .toggleAxis,
-                                                            .cycleZoom, .nextTheme]
+                                                            .cycleZoom, .nextTheme, .toggleSamples, .compareSamples]
 
     public static func action(for key: Key) -> ReplayAction? {
         bindings.first { $0.keys.contains(key) }?.action

@@ -17,6 +17,10 @@ public struct ViewSettings: Equatable, Sendable {
     public var zoomIndex = 0
     public var themeIndex = 0
     public var showHelp = false
+    /// `a`: the Samples panel in place of the loss charts (below 40 rows the only place it has).
+    public var showSamples = false
+    /// `b`: each probe's first reply beside its newest.
+    public var compareSamples = false
 
     public init() {}
 

@@ -87,7 +87,7 @@ public final class RunMetrics: @unchecked Sendable {
         case .finished(let f):
             step.set(to: Double(f.step))
             finished.set(to: 1)
-        case .strategyChanged, .checkpointSaved, .telemetry, .unknown: break
+        case .strategyChanged, .checkpointSaved, .telemetry, .sample, .progress, .unknown: break
         }
     }
 

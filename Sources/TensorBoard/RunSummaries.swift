@@ -55,7 +55,10 @@ public enum RunSummaries {
         case .finished(let f):
             let text = "finished at step \(f.step): \(f.reason.rawValue)" + (f.message.isEmpty ? "" : " (\(f.message))")
             return (f.step, [Item(tag: "run/events", value: .text(text))])
-        case .lambdaChanged, .paused, .resumed, .checkpointSaved, .unknown:
+        case .sample(let s):
+            // TensorBoard's text tab: the probe's reply at each step it was sampled.
+            return (s.step, [Item(tag: "samples/probe_\(s.probe)", value: .text("\(s.prompt)\n\n→ \(s.reply)"))])
+        case .lambdaChanged, .paused, .resumed, .checkpointSaved, .progress, .unknown:
             // λ is a scalar of every step; pauses and checkpoints are the run's business, not a curve's.
             return nil
         }

@@ -13,6 +13,10 @@ public final class HeadlessProgress {
     private var sftLoss: Double?
     private var dpoLoss: Double?
     private var latest: StepEvent?
+    /// The sampling round last printed (its step and run time): a fast run samples often, and its replies are
+    /// printed at most once per `sampleInterval` run seconds (a whole round at a time).
+    private var printedRound: (step: Int, time: Double)?
+    public static let sampleInterval = 30.0
 
     public init(interval: Double = 1, sink: @escaping (String) -> Void) {
         self.interval = interval
@@ -39,9 +43,27 @@ public final class HeadlessProgress {
             sink("finished at step \(finished.step): \(finished.reason.rawValue) — \(finished.message)")
         case .warning(let warning):
             sink("warning: \(warning.message)")
+        case .sample(let sample):
+            if let round = printedRound, round.step != sample.step, record.time - round.time < Self.sampleInterval { break }
+            if printedRound?.step != sample.step { printedRound = (sample.step, record.time) }
+            sink(Self.format(sample: sample))
         default:
             break
         }
+    }
+
+    /// `sample @120 #1 "What is …" → "The capital …" (31 tok, 0.8s)`, the reply on one line, cut at 160 characters.
+    public static func format(sample: SampleEvent) -> String {
+        func flat(_ text: String, _ limit: Int) -> String {
+            // Control characters (a young model says anything) would steer the terminal: shown as "·".
+            let visible = String(String.UnicodeScalarView(text.unicodeScalars.map {
+                $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) ? "·" : $0
+            }))
+            let one = visible.split(whereSeparator: \.isNewline).joined(separator: " ⏎ ")
+            return one.count <= limit ? one : String(one.prefix(limit - 1)) + "…"
+        }
+        return "sample @\(sample.step) #\(sample.probe + 1) \"\(flat(sample.prompt, 40))\" → \"\(flat(sample.reply, 160))\" "
+            + "(\(sample.tokens) tok, \(String(format: "%.1f", sample.seconds))s)"
     }
 
     private func emitLine(at time: Double) {

@@ -16,6 +16,10 @@ public enum RunEvent: Equatable, Sendable {
     case warning(RunWarning)
     /// The run's own GPUs (written by the PyTorch bridge; the Swift trainer has none to report).
     case telemetry(TelemetryEvent)
+    /// A probe prompt's reply from the current weights (1.2).
+    case sample(SampleEvent)
+    /// Where a step in flight is: observers only, never written to the log (1.2).
+    case progress(StepProgress)
     case finished(RunFinished)
     /// A type this version does not know (written by a newer minor version); readers skip it.
     case unknown(type: String)
@@ -36,6 +40,8 @@ public enum RunEvent: Equatable, Sendable {
         case .checkpointSaved: return "checkpoint-saved"
         case .warning: return "warning"
         case .telemetry: return "telemetry"
+        case .sample: return "sample"
+        case .progress: return "progress"
         case .finished: return "finished"
         case .unknown(let type): return type
         }
@@ -55,8 +61,8 @@ public struct RunRecord: Equatable, Sendable {
 
 public enum RunLogSchema {
     public static let major = 1
-    /// 1.1 added the `telemetry` event.
-    public static let minor = 1
+    /// 1.1 added the `telemetry` event; 1.2 the `sample` event (and the observers-only `progress`).
+    public static let minor = 2
     public static var current: String { "\(major).\(minor)" }
 }
 
@@ -81,6 +87,8 @@ extension RunRecord: Codable {
         case "checkpoint-saved": event = .checkpointSaved(try CheckpointSaved(from: decoder))
         case "warning": event = .warning(try RunWarning(from: decoder))
         case "telemetry": event = .telemetry(try TelemetryEvent(from: decoder))
+        case "sample": event = .sample(try SampleEvent(from: decoder))
+        case "progress": event = .progress(try StepProgress(from: decoder))
         case "finished": event = .finished(try RunFinished(from: decoder))
         default: event = .unknown(type: type)
         }
@@ -105,6 +113,8 @@ extension RunRecord: Codable {
         case .checkpointSaved(let p): try p.encode(to: encoder)
         case .warning(let p): try p.encode(to: encoder)
         case .telemetry(let p): try p.encode(to: encoder)
+        case .sample(let p): try p.encode(to: encoder)
+        case .progress(let p): try p.encode(to: encoder)
         case .finished(let p): try p.encode(to: encoder)
         case .unknown: break
         }

@@ -101,7 +101,7 @@ public struct RunProgress: Equatable, Sendable {
             finished = f
             step = f.step
             paused = false
-        case .header, .commandApplied, .commandRefused, .warning, .telemetry, .unknown:
+        case .header, .commandApplied, .commandRefused, .warning, .telemetry, .sample, .progress, .unknown:
             break
         }
     }

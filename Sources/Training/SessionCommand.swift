@@ -11,6 +11,8 @@ public enum SessionCommand: Equatable, Sendable, CustomStringConvertible {
     case checkpointNow
     case stop
     case switchStrategy(StrategyName)
+    /// Generate the probe replies now (a `sample` event each), between steps.
+    case sampleNow
 
     /// The command's name in the run log.
     public var name: String {
@@ -23,6 +25,7 @@ public enum SessionCommand: Equatable, Sendable, CustomStringConvertible {
         case .checkpointNow: return "checkpoint-now"
         case .stop: return "stop"
         case .switchStrategy: return "switch-strategy"
+        case .sampleNow: return "sample-now"
         }
     }
 
@@ -50,6 +53,7 @@ extension SessionCommand: Codable {
         case "checkpoint-now": self = .checkpointNow
         case "stop": self = .stop
         case "switch-strategy": self = .switchStrategy(try c.decode(StrategyName.self, forKey: .strategy))
+        case "sample-now": self = .sampleNow
         default:
             throw DecodingError.dataCorruptedError(forKey: .name, in: c, debugDescription: "unknown command '\(name)'")
         }

@@ -34,6 +34,8 @@ extension TrainingSession {
             state.strategy = strategy.state
             checkpointIsCurrent = false
             emit(.strategyChanged(StrategyChanged(step: state.step, from: previous, to: name)))
+        case .sampleNow:
+            sample(reason: .command)
         }
     }
 
@@ -42,6 +44,7 @@ extension TrainingSession {
         case .pause where paused: return "already paused"
         case .resume where !paused: return "not paused"
         case .stepOnce where !paused: return "step-once applies while paused; pause first"
+        case .sampleNow where probes == nil: return "this run samples no replies (no probe prompts, or --sample-every 0)"
         case .checkpointNow where checkpoints == nil: return "this session has no run directory to write checkpoints to"
         case .switchStrategy(let name):
             if name == strategy.state.name { return "already running \(name)" }

@@ -38,6 +38,8 @@ final class StepContext {
     private(set) var trained: [Objective: ObjectiveMetrics] = [:]
     private(set) var trainedOrder: [Objective] = []
     private(set) var tokens = 0
+    /// Told before each backend call (for the session's in-step progress).
+    var willEvaluate: (Objective) -> Void = { _ in }
 
     init(backend: TrainingBackend, sources: ObjectiveSources, cursors: ObjectiveCursors, lambda: Lambda,
          optima: Optima, stepInEpoch: Int, maxEvalSteps: Int?) {
@@ -59,6 +61,7 @@ final class StepContext {
     @discardableResult
     func train(_ objective: Objective, weight: Double) throws -> ObjectiveMetrics {
         let batch = try cursors[objective].current(in: source(objective))
+        willEvaluate(objective)
         let metrics = try backend.evaluate(objective, batch: batch, gradientWeight: weight)
         cursors[objective].advance()
         trained[objective] = metrics
@@ -70,6 +73,7 @@ final class StepContext {
     /// Loss of `objective`'s current batch without a gradient; the loader stays put.
     func measure(_ objective: Objective) throws -> ObjectiveMetrics {
         let batch = try cursors[objective].current(in: source(objective))
+        willEvaluate(objective)
         let metrics = try backend.evaluate(objective, batch: batch, gradientWeight: nil)
         tokens += metrics.tokens
         return metrics

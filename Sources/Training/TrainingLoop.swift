@@ -8,6 +8,9 @@ extension TrainingSession {
         notify(RunRecord(time: elapsedSeconds, event: .header(header)))
         emit(.started(SessionStarted(step: state.step, strategy: strategy.state.name, lambda: state.lambda.value,
                                      resumedFrom: resumedFrom?.directory.path)))
+        observeBackendPhases()
+        // The starting weights' replies: what the model said before this run changed it.
+        if resumedFrom == nil, state.step == 0 { sample(reason: .schedule) }
         publishStatus()
         while runState.finished == nil {
             for command in takeCommands() {
@@ -88,9 +91,15 @@ extension TrainingSession {
 
     private func takeStep() throws {
         let started = DispatchTime.now().uptimeNanoseconds
+        progressClock.begin(.training)
+        defer { progressClock.end() }
         let context = StepContext(backend: backend, sources: sources, cursors: state.cursors, lambda: state.lambda,
                                   optima: state.optima ?? Optima(sft: 0, dpo: 0), stepInEpoch: state.stepInEpoch,
                                   maxEvalSteps: config.maxEvalSteps)
+        context.willEvaluate = { [unowned self] objective in
+            noteBackendCall(objective)
+            reportPhase(.forward, part: progressClock.pass, parts: nil)
+        }
         let note = try strategy.step(context)
         state.cursors = context.cursors
         let learningRate = backend.learningRate
@@ -103,6 +112,7 @@ extension TrainingSession {
             backend.discardGradients()
             warning = (.nonFiniteLoss, "non-finite \(nonFinite.map(\.rawValue).joined(separator: " and ")) loss")
         } else {
+            reportPhase(.optimizer, part: progressClock.pass, parts: nil)
             switch try backend.applyUpdate() {
             case .applied(let norm):
                 applied = true
@@ -119,6 +129,7 @@ extension TrainingSession {
         checkpointIsCurrent = false
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9
+        progressClock.previousStepSeconds = seconds
         emit(.step(StepEvent(
             step: state.step, epoch: state.epoch, strategy: strategy.state.name, objectives: context.trainedOrder,
             sft: context.trained[.sft], dpo: context.trained[.dpo], lambda: state.lambda.value,
@@ -151,15 +162,19 @@ extension TrainingSession {
         if let every = config.checkpointEvery, state.step % every == 0, state.consecutiveNonFinite == 0 {
             saveCheckpoint()
         }
+        if runState.finished == nil { sampleIfDue(stepSeconds: progressClock.previousStepSeconds) }
     }
 
     /// Held-out losses of the objectives that have data; nil (and a warning) when the backend fails.
     @discardableResult
     func evaluateHeldOut() -> EvalEvent? {
         let started = DispatchTime.now().uptimeNanoseconds
+        progressClock.begin(.evaluating)
+        defer { progressClock.end() }
         var results: [Objective: ObjectiveMetrics] = [:]
         do {
             for objective in Objective.allCases where sources[objective] != nil {
+                noteBackendCall(objective)
                 results[objective] = try backend.evaluateHeldOut(objective)
             }
         } catch {

@@ -38,6 +38,12 @@ public final class TrainingSession {
     let resumedFrom: Checkpoint?
     var startUptime: UInt64 = 0
     let elapsedAtStart: Double
+    /// Probe prompts and the generator that answers them (`enableSamples`); nil: no sampling.
+    var probes: (schedule: ProbeSchedule, generator: ReplyGenerator)?
+    /// Sampling's cost and the training time since it last ran (the automatic schedule, SessionSampling.swift).
+    var sampleCost = SampleCost()
+    /// Where the step in flight is, for `progress` records (SessionProgress.swift).
+    var progressClock = ProgressClock()
 
     // Shared between threads.
     private let commandSignal = NSCondition()
@@ -195,6 +201,16 @@ public final class TrainingSession {
         statusSignal.lock()
         defer { statusSignal.unlock() }
         return requestedBySignal
+    }
+
+    /// Generates `schedule`'s prompts with `generator` at the start of a fresh run, on its schedule and on the
+    /// `sample-now` command. Call before `start()`.
+    public func enableSamples(_ schedule: ProbeSchedule, generator: ReplyGenerator) throws {
+        statusSignal.lock()
+        defer { statusSignal.unlock() }
+        guard !hasStarted else { throw SessionError.alreadyStarted }
+        guard !schedule.prompts.isEmpty else { return }
+        probes = (schedule, generator)
     }
 
     // MARK: - Running

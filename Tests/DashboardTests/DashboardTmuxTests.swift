@@ -50,6 +50,25 @@ final class DashboardTmuxTests: XCTestCase {
         assertLive(try open(200, 60))
     }
 
+    func test_samplesPanel_showsTheModelsReplies_at80x24_onA_andRegeneratesOnR() throws {
+        let p = try open(80, 24)
+        assertLive(p)
+        p.send("a")
+        // The demo samples its starting weights at step 0: a reply (with its token count) is there at once.
+        let (shown, screen) = p.waitFor { $0.contains("Samples · step") && $0.contains(" tok · ") }
+        XCTAssertTrue(shown, "no reply in the Samples panel:\n\(screen)")
+        p.send("r")
+        let (applied, later) = p.waitFor { $0.contains("applied: sample-now") }
+        XCTAssertTrue(applied, "r was not applied:\n\(later)")
+    }
+
+    func test_samplesPanel_isOnScreenWithoutAKey_at200x60() throws {
+        let p = try open(200, 60)
+        assertLive(p)
+        let (shown, screen) = p.waitFor { $0.contains("Samples · step") && $0.contains(" tok · ") && $0.contains("Losses") }
+        XCTAssertTrue(shown, "no Samples panel beside the losses:\n\(screen)")
+    }
+
     func test_plus_raisesLambdaOnScreenAndInTheRunLog() throws {
         let p = try open(80, 24)
         assertLive(p)

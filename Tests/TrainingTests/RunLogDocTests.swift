@@ -23,7 +23,7 @@ final class RunLogDocTests: XCTestCase {
         }
         let expected: Set<String> = ["header", "started", "step", "eval", "command-applied", "command-refused",
                                      "lambda-changed", "strategy-changed", "paused", "resumed", "checkpoint-saved",
-                                     "warning", "telemetry", "finished"]
+                                     "warning", "telemetry", "sample", "progress", "finished"]
         XCTAssertEqual(types, expected)
     }
 }

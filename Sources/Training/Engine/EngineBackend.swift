@@ -5,7 +5,7 @@ import Foundation
 /// The training backend on the Swift engine: a policy of any engine architecture (GPT-NeoX, Llama), or its LoRA
 /// adapters, with AdamW, and a frozen reference for DPO whose log-probabilities are computed once per pair and
 /// cached (docs/DESIGN.md §1).
-public final class EngineBackend: TrainingBackend {
+public final class EngineBackend: TrainingBackend, PhaseReporting {
     public struct Settings: Codable, Equatable, Sendable {
         public var schedule: LearningRateSchedule
         public var optimizer: AdamWConfig
@@ -33,6 +33,10 @@ public final class EngineBackend: TrainingBackend {
     let heldOutPairs: [TokenizedPair]
     /// pair id → (log π_ref(chosen), log π_ref(rejected)). Training pairs have ids ≥ 0, held-out pairs < 0.
     private var referenceCache: [Int: (Double, Double)] = [:]
+    /// Told when a forward, backward or reference pass begins (the session's in-step progress).
+    public var phaseObserver: ((StepProgress.Phase, _ part: Int, _ parts: Int) -> Void)?
+    /// Held-out evaluation's chunk in progress, 1-based, and how many there are (1 of 1 in a training step).
+    private var chunk = (part: 1, parts: 1)
 
     /// `model` is the policy as training starts; the reference is a frozen copy of it (without adapters).
     public init(model: any CausalLanguageModel, settings: Settings, heldOutSFT: [TokenizedExample] = [],
@@ -78,7 +82,9 @@ public final class EngineBackend: TrainingBackend {
         case .sft:
             guard !heldOutSFT.isEmpty else { throw SessionSetupError.noHeldOut(objective) }
             var lossSum = 0.0, tokens = 0, scored = 0
+            defer { self.chunk = (1, 1) }
             for start in stride(from: 0, to: heldOutSFT.count, by: size) {
+                self.chunk = (start / size + 1, (heldOutSFT.count + size - 1) / size)
                 let chunk = Array(heldOutSFT[start..<min(heldOutSFT.count, start + size)])
                 let (sum, count, batch) = sftLogProbSum(chunk)
                 lossSum -= sum; scored += count; tokens += batch.tokenCount
@@ -87,7 +93,10 @@ public final class EngineBackend: TrainingBackend {
         case .dpo:
             guard !heldOutPairs.isEmpty else { throw SessionSetupError.noHeldOut(objective) }
             var totals = PairTotals()
-            for start in stride(from: 0, to: heldOutPairs.count, by: max(1, size / 2)) {
+            defer { self.chunk = (1, 1) }
+            let pairsPerChunk = max(1, size / 2)
+            for start in stride(from: 0, to: heldOutPairs.count, by: pairsPerChunk) {
+                self.chunk = (start / pairsPerChunk + 1, (heldOutPairs.count + pairsPerChunk - 1) / pairsPerChunk)
                 let end = min(heldOutPairs.count, start + max(1, size / 2))
                 totals.add(pairTerms(Array(heldOutPairs[start..<end]), ids: (start..<end).map { -1 - $0 }, gradientWeight: nil))
             }
@@ -102,6 +111,7 @@ public final class EngineBackend: TrainingBackend {
     /// Leaves what `backward` needs in the model.
     private func sftLogProbSum(_ examples: [TokenizedExample]) -> (sum: Double, count: Int, batch: TokenBatch) {
         let batch = SFTTokenBatch(examples: examples).tokenBatch
+        phaseObserver?(.forward, chunk.part, chunk.parts)
         let lp = model.forward(batch)
         var sum = 0.0, count = 0
         for (v, t) in zip(lp, batch.targets) where t >= 0 { sum += Double(v); count += 1 }
@@ -113,6 +123,7 @@ public final class EngineBackend: TrainingBackend {
         let loss = -sum / Double(max(1, count))
         if let w = gradientWeight, count > 0 {
             let g = Float(-w / Double(count))
+            phaseObserver?(.backward, chunk.part, chunk.parts)
             model.backward(dLogProbs: batch.targets.map { $0 >= 0 ? g : 0 })
         }
         return ObjectiveMetrics(loss: loss, tokens: batch.tokenCount)
@@ -132,6 +143,7 @@ public final class EngineBackend: TrainingBackend {
     private func pairTerms(_ pairs: [TokenizedPair], ids: [Int], gradientWeight: Double?) -> [PairTerm] {
         let batch = PreferenceTokenBatch(pairs: pairs, pairIDs: ids).tokenBatch
         let refs = referenceLogProbs(pairs, ids: ids)
+        phaseObserver?(.forward, chunk.part, chunk.parts)
         let lp = model.forward(batch)
         let sums = sequenceSums(lp, batch)
         let beta = settings.preference.beta
@@ -149,6 +161,7 @@ public final class EngineBackend: TrainingBackend {
             let scale = w / Double(pairs.count)
             var dLogProbs = [Float](repeating: 0, count: batch.tokenCount)
             forEachScoredToken(batch) { token, sequence in dLogProbs[token] = Float(scale * dSeq[sequence]) }
+            phaseObserver?(.backward, chunk.part, chunk.parts)
             model.backward(dLogProbs: dLogProbs)
         }
         return terms
@@ -157,6 +170,7 @@ public final class EngineBackend: TrainingBackend {
     private func referenceLogProbs(_ pairs: [TokenizedPair], ids: [Int]) -> [(Double, Double)] {
         let missing = (0..<pairs.count).filter { referenceCache[ids[$0]] == nil }
         if !missing.isEmpty {
+            phaseObserver?(.reference, chunk.part, chunk.parts)
             let batch = PreferenceTokenBatch(pairs: missing.map { pairs[$0] }, pairIDs: missing.map { ids[$0] }).tokenBatch
             let sums = sequenceSums(reference.forward(batch), batch)
             for (k, i) in missing.enumerated() { referenceCache[ids[i]] = (sums[2 * k], sums[2 * k + 1]) }

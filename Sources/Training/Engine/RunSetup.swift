@@ -32,6 +32,8 @@ public struct RunOptions: Codable, Equatable, Sendable {
     public var preference: PreferenceLoss
     public var lora: LoRAConfig?
     public var training: TrainingConfig
+    /// Probe replies between steps (`sample` events); nil: none. Empty prompts: the default held-out probes.
+    public var samples: ProbeSchedule?
 
     public init(modelPreset: String? = "demo", modelDirectory: String? = nil, modelSeed: UInt64 = 0,
                 tokenizer: String? = nil, sftData: String? = nil, preferenceData: String? = nil,
@@ -127,6 +129,7 @@ public enum RunSetup {
         var summary = [String]()
         var sources = ObjectiveSources(sft: nil, dpo: nil)
         var heldOutSFT = [TokenizedExample](), heldOutPairs = [TokenizedPair]()
+        var heldOutPrompts: (sft: [String], preference: [String]) = ([], [])
         var fingerprints = [String: String]()
         // Both objectives are loaded whenever available: evaluation and a strategy switch need the other set too.
         let demo = try DemoTask(seed: options.dataSeed)
@@ -136,7 +139,7 @@ public enum RunSetup {
             var train = [TokenizedExample]()
             for e in examples {
                 let t = try exampleTokenizer.tokenize(e)
-                if split.isEval(e) { heldOutSFT.append(t) } else { train.append(t) }
+                if split.isEval(e) { heldOutSFT.append(t); heldOutPrompts.sft.append(e.prompt) } else { train.append(t) }
             }
             if train.isEmpty && needs.contains(.sft) {
                 throw SessionSetupError.invalid(what: options.sftData ?? "demo SFT data", message: "no usable training records after filtering")
@@ -152,7 +155,7 @@ public enum RunSetup {
             var train = [TokenizedPair]()
             for p in pairs {
                 let t = try exampleTokenizer.tokenize(p)
-                if split.isEval(p) { heldOutPairs.append(t) } else { train.append(t) }
+                if split.isEval(p) { heldOutPairs.append(t); heldOutPrompts.preference.append(p.prompt) } else { train.append(t) }
             }
             if train.isEmpty && needs.contains(.dpo) {
                 throw SessionSetupError.invalid(what: options.preferenceData ?? "demo preference data",
@@ -190,6 +193,10 @@ public enum RunSetup {
                                               "model": options.modelDirectory ?? "preset " + (options.modelPreset ?? "demo")])
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
+        if let samples = options.samples {
+            summary.append(try ProbeSetup.enable(samples, on: session, model: model, tokenizer: tokenizer, template: template,
+                                                 heldOutSFT: heldOutPrompts.sft, heldOutPreference: heldOutPrompts.preference))
+        }
         return PreparedRun(session: session, backend: backend, tokenizer: tokenizer, options: options, dataSummary: summary)
     }
 

@@ -6,5 +6,5 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the engine, the tokenizer and the dashboard on this machine.",
         subcommands: [BenchEngineCommand.self, BenchTokenizer.self, BenchStrategiesCommand.self,
-                      BenchTUICommand.self, BenchReplayCommand.self, BenchGenerateCommand.self])
+                      BenchTUICommand.self, BenchReplayCommand.self, BenchGenerateCommand.self, BenchSamplesCommand.self])
 }

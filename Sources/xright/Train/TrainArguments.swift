@@ -177,6 +177,31 @@ struct TrainArguments: ParsableArguments {
             batchSize: batchSize, learningRate: lr, warmupSteps: warmup, cosineDecay: cosine, weightDecay: weightDecay,
             maxGradNorm: maxGradNorm, preference: preference.preferenceLoss, lora: lora, training: training)
     }
+
+    // Samples: the probe prompts' replies between steps (`sample` events, the dashboard's Samples panel).
+    @Option(parsing: .unconditional, help: "Sample the probe prompts' greedy replies every N steps (0: never). Default: automatically, keeping sampling at most 10% of training time.")
+    var sampleEvery: Int?
+
+    @Option(help: "Probe prompts for samples: one per line, or JSONL objects with a \"prompt\" field. Default: 3 held-out SFT and preference prompts.")
+    var probePrompts: String?
+
+    @Option(parsing: .unconditional, help: "Most new tokens in a sample reply.")
+    var sampleTokens: Int = ProbeSchedule.defaultMaxNewTokens
+
+    /// What `--sample-every`, `--probe-prompts` and `--sample-tokens` ask for; nil: no samples.
+    func probeSchedule() throws -> ProbeSchedule? {
+        if let every = sampleEvery, every < 0 { throw CLIError("--sample-every must be at least 0, got \(every)") }
+        guard sampleTokens >= 1 else { throw CLIError("--sample-tokens must be at least 1, got \(sampleTokens)") }
+        if sampleEvery == 0 { return nil }
+        var prompts: [String] = []
+        if let path = probePrompts {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("--probe-prompts \(path): cannot read the file") }
+            guard let text = String(data: data, encoding: .utf8) else { throw CLIError("--probe-prompts \(path): not UTF-8 text") }
+            prompts = try PromptList.parse(text, file: path)
+            guard !prompts.isEmpty else { throw CLIError("--probe-prompts \(path): no prompts in the file (expected one per line)") }
+        }
+        return ProbeSchedule(prompts: prompts, every: sampleEvery, maxNewTokens: sampleTokens)
+    }
 }
 
 /// Where runs live: --runs-root, $XRIGHT_RUNS, or ./runs.

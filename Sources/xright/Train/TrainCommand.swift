@@ -82,6 +82,7 @@ struct TrainRunner {
             ResumeOverrides.apply(resumeOverrides, from: arguments, to: &options.training)
         } else {
             options = try arguments.runOptions()
+            options.samples = try arguments.probeSchedule()
             if options.training.optima == nil {
                 options.training.optima = Self.storedOptima(for: options, runsRoot: RunsRoot.resolve(arguments.runsRoot))
             }
