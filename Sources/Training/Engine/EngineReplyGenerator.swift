@@ -78,16 +78,16 @@ public enum ProbeSetup {
         return picked
     }
 
-    /// The prompt format probes are generated in: the run's training template, so replies are answers to the
-    /// prompts as the model was trained to see them. The one place to switch to a shared prompt-format resolver.
-    public static func promptFormat(template: PromptTemplate) -> (String) throws -> String {
-        { template.apply(to: $0) }
+    /// The prompt format probes are generated in: the run's own (text or chat template), so replies are answers
+    /// to the prompts as the model was trained to see them.
+    public static func promptFormat(_ format: PromptFormat) -> (String) throws -> String {
+        { try format.renderPrompt($0) }
     }
 
     /// Turns `requested` on for `session`: its prompts, or (none given) the default probes from the held-out
     /// prompts. A run with no prompts to probe samples nothing (and says so in `note`).
     public static func enable(_ requested: ProbeSchedule, on session: TrainingSession, model: any CausalLanguageModel,
-                              tokenizer: any Tokenizer, template: PromptTemplate, heldOutSFT: [String],
+                              tokenizer: any Tokenizer, format: PromptFormat, heldOutSFT: [String],
                               heldOutPreference: [String]) throws -> String {
         var schedule = requested
         let positions = model.config.maxPositions
@@ -101,15 +101,21 @@ public enum ProbeSetup {
         guard !schedule.prompts.isEmpty else {
             return "samples: off (no held-out prompts to probe with; give --probe-prompts FILE)"
         }
-        let generator = EngineReplyGenerator(model: model, tokenizer: tokenizer, format: promptFormat(template: template),
-                                             endTokens: endTokens(tokenizer: tokenizer))
+        let generator = EngineReplyGenerator(model: model, tokenizer: tokenizer, format: promptFormat(format),
+                                             endTokens: endTokens(tokenizer: tokenizer, format: format))
         try session.enableSamples(schedule, generator: generator)
         let when = schedule.every.map { "every \($0) steps" } ?? "automatically (≤ \(Int(schedule.maxShare * 100))% of training time)"
         return "samples: \(schedule.prompts.count) probe prompts, \(schedule.maxNewTokens) tokens, \(when)"
     }
 
-    /// The tokens that end a reply: the tokenizer's end of sequence.
-    public static func endTokens(tokenizer: any Tokenizer) -> Set<Int> {
-        tokenizer.eosTokenId >= 0 ? [tokenizer.eosTokenId] : []
+    /// The tokens that end a reply: the tokenizer's end of sequence, and a chat template's end-of-turn marker
+    /// when the tokenizer spells it as one token (`<|im_end|>`, `<|eot_id|>`).
+    public static func endTokens(tokenizer: any Tokenizer, format: PromptFormat) -> Set<Int> {
+        var ends: Set<Int> = tokenizer.eosTokenId >= 0 ? [tokenizer.eosTokenId] : []
+        if let marker = format.endOfTurn, !marker.isEmpty {
+            let ids = tokenizer.encode(marker)
+            if ids.count == 1 { ends.insert(ids[0]) }
+        }
+        return ends
     }
 }

@@ -194,7 +194,7 @@ public enum RunSetup {
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
         if let samples = options.samples {
-            summary.append(try ProbeSetup.enable(samples, on: session, model: model, tokenizer: tokenizer, template: template,
+            summary.append(try ProbeSetup.enable(samples, on: session, model: model, tokenizer: tokenizer, format: promptFormat,
                                                  heldOutSFT: heldOutPrompts.sft, heldOutPreference: heldOutPrompts.preference))
         }
         return PreparedRun(session: session, backend: backend, tokenizer: tokenizer, options: options, dataSummary: summary)
