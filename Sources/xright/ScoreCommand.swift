@@ -16,12 +16,12 @@ struct ScoreCommand: ParsableCommand {
             truncation; the loss covers the response tokens and eos. Without --ref-model the reference is the model.
             """)
 
-    @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json).")
+    @Option(help: "Model: a directory (config.json, model.safetensors, tokenizer.json), a .gguf file, a run directory or RUN/checkpoints/step-N.")
     var model: String
 
     @OptionGroup var configFile: ConfigFileArguments
 
-    @Option(help: "Reference model directory for DPO (default: the model itself).")
+    @Option(help: "Reference model for DPO, named like --model (default: the model itself).")
     var refModel: String?
 
     @Option(help: "Tokenizer (default: the model directory's tokenizer.json).")
@@ -46,13 +46,10 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         engine.configure()
-        let policy = try ModelDirectory.load(URL(fileURLWithPath: model))
-        let reference = try refModel.map { try ModelDirectory.load(URL(fileURLWithPath: $0)) }
-        let tok = try tokenizer.map { try TokenizerLoader.load(path: $0) }
-            ?? TokenizerLoader.load(path: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path)
-        guard tok.vocabularySize <= policy.config.vocabSize else {
-            throw CLIError("tokenizer produces ids up to \(tok.vocabularySize - 1) but the model's vocab_size is \(policy.config.vocabSize)")
-        }
+        // Directories, .gguf files, runs and checkpoints alike (ModelOrRun); --tokenizer replaces the model's.
+        let resolved = try ModelOrRun.load(model, option: "--model", tokenizer: tokenizer)
+        let policy = resolved.model, tok = resolved.tokenizer
+        let reference = try refModel.map { try ModelOrRun.load($0, option: "--ref-model", skipTokenizerBeside: true).model }
         let examples = try ExampleTokenizer(tokenizer: tok, template: .raw, maxLength: nil)
         let scorer = Scorer(model: policy, reference: reference, preference: preference.preferenceLoss)
         var out: [String: [Double]] = [:]
