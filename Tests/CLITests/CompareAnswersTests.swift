@@ -73,7 +73,7 @@ final class CompareAnswersTests: XCTestCase {
         XCTAssertEqual(pairs.map { $0["prompt"] as? String }, ["hi", "name a colour", "2+2?", "bye"])
         try assertSummary(summary, agreesWith: pairs)
         // The judge is not constant: the scores vary across answers.
-        let scores = pairs.flatMap { [$0["score_a"] as? Double ?? 0, $0["score_b"] as? Double ?? 0] }
+        let scores: [Double] = pairs.flatMap { pair -> [Double] in [pair["score_a"] as? Double ?? 0, pair["score_b"] as? Double ?? 0] }
         XCTAssertGreaterThan(Set(scores).count, 1, "\(scores)")
         // The Llama reward model judges too.
         let llama = try XRightProcess.run(["compare-answers", a.path, b.path, "--prompts", prompts.path,

@@ -12,6 +12,15 @@ public struct MultipleChoiceResult: Equatable, Sendable {
     public var normalizedPrediction: Int
     public var contextTokens: Int
 
+    public init(question: MultipleChoiceQuestion, logLikelihoods: [Double], prediction: Int, normalizedPrediction: Int,
+                contextTokens: Int) {
+        self.question = question
+        self.logLikelihoods = logLikelihoods
+        self.prediction = prediction
+        self.normalizedPrediction = normalizedPrediction
+        self.contextTokens = contextTokens
+    }
+
     public var correct: Bool { prediction == question.answer }
     public var normalizedCorrect: Bool { normalizedPrediction == question.answer }
 }
