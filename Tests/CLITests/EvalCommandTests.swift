@@ -245,6 +245,16 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual((try json(all.stdout)["sft"] as? [String: Any])?["examples"] as? Int, 4)
     }
 
+    /// Data files are read as train reads them: a bad record under --strict names file:line.
+    func test_badDataRecordUnderStrict_isNamedByLine() throws {
+        let dir = try scratchDirectory()
+        let sft = dir.appendingPathComponent("sft.jsonl")
+        try Data("{\"prompt\": \"a\", \"response\": \"b\"}\n{\"prompt\": \"a\"}\n".utf8).write(to: sft)
+        let r = try XRightProcess.run(["eval", Self.fixtures.appendingPathComponent("neox").path, "--tokenizer", Self.tokenizer,
+                                       "--sft", sft.path, "--strict"], in: dir)
+        assertRefused(r, mentioning: ["sft.jsonl", ":2"])
+    }
+
     func test_incompleteCheckpoint_andRunWithoutModel_areNamed() throws {
         let dir = try scratchDirectory()
         let run = dir.appendingPathComponent("run")

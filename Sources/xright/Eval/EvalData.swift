@@ -34,21 +34,22 @@ struct EvalData {
         // RunSetup's truncation rule, so a run's records tokenize exactly as it trained on them.
         let tokenize = try ExampleTokenizer(tokenizer: resolved.tokenizer, template: template, maxLength: maxLength,
                                             minResponseTokens: max(1, min(16, maxLength / 2)))
-        let formatName = c.format?.rawValue ?? runOptions?.dataFormat
-        guard formatName.map({ RecordFormat(rawValue: $0) != nil }) ?? true else {
-            throw CLIError("the run's data format '\(formatName!)' is unknown to this version")
+        // The run's --format and --strict apply to the run's own files; a file named here is detected (or --format).
+        if let name = runOptions?.dataFormat, RecordFormat(rawValue: name) == nil {
+            throw CLIError("the run's data format '\(name)' is unknown to this version")
         }
-        let format = formatName.flatMap(RecordFormat.init(rawValue:))
-        let strict = c.strict || (runOptions?.strictData ?? false)
+        let runFormat = c.format ?? runOptions?.dataFormat.flatMap(RecordFormat.init(rawValue:))
+        let runStrict = c.strict || (runOptions?.strictData ?? false)
+        let given = ReadOptions(format: c.format, kind: .sft, strict: c.strict)
         let demo = try options.map { try DemoTask(seed: $0.dataSeed) }
 
         // SFT: --sft, else the run's file or demo task.
         let sftExamples: (examples: [SFTExample], origin: String, explicit: Bool)?
         if let path = c.sft {
-            sftExamples = (try SFTReader(path: path, options: ReadOptions(format: format, kind: .sft, strict: strict)).readAll(), path, true)
+            sftExamples = (try SFTReader(path: path, options: given).readAll(), path, true)
         } else if let options {
             sftExamples = try options.sftData.map {
-                (try SFTReader(path: $0, options: ReadOptions(format: format, kind: .sft, strict: strict)).readAll(), $0, false)
+                (try SFTReader(path: $0, options: ReadOptions(format: runFormat, kind: .sft, strict: runStrict)).readAll(), $0, false)
             } ?? (demo!.sftExamples(count: options.demoExamples), "built-in demo task", false)
         } else {
             sftExamples = nil
@@ -67,10 +68,10 @@ struct EvalData {
 
         let prefPairs: (pairs: [PreferencePair], origin: String, explicit: Bool)?
         if let path = c.pref {
-            prefPairs = (try PreferenceReader(path: path, options: ReadOptions(format: format, kind: .preference, strict: strict)).readAll(), path, true)
+            prefPairs = (try PreferenceReader(path: path, options: ReadOptions(format: c.format, kind: .preference, strict: c.strict)).readAll(), path, true)
         } else if let options {
             prefPairs = try options.preferenceData.map {
-                (try PreferenceReader(path: $0, options: ReadOptions(format: format, kind: .preference, strict: strict)).readAll(), $0, false)
+                (try PreferenceReader(path: $0, options: ReadOptions(format: runFormat, kind: .preference, strict: runStrict)).readAll(), $0, false)
             } ?? (demo!.preferencePairs(count: options.demoExamples), "built-in demo task", false)
         } else {
             prefPairs = nil
