@@ -18,12 +18,12 @@ struct ScoreCommand: ParsableCommand {
             end-of-turn marker (docs/DATA.md, "Prompt formats"). Without --ref-model the reference is the model.
             """)
 
-    @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json).")
+    @Option(help: "Model: a directory (config.json, model.safetensors, tokenizer.json), a .gguf file, a run directory or RUN/checkpoints/step-N.")
     var model: String
 
     @OptionGroup var configFile: ConfigFileArguments
 
-    @Option(help: "Reference model directory for DPO (default: the model itself).")
+    @Option(help: "Reference model for DPO, named like --model (default: the model itself).")
     var refModel: String?
 
     @Option(help: "Tokenizer (default: the model directory's tokenizer.json).")
@@ -51,13 +51,11 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         engine.configure()
-        let policy = try ModelDirectory.load(URL(fileURLWithPath: model))
-        let reference = try refModel.map { try ModelDirectory.load(URL(fileURLWithPath: $0)) }
-        let tok = try RunSetup.loadTokenizer(tokenizer: tokenizer, model: model)
-        guard tok.vocabularySize <= policy.config.vocabSize else {
-            throw CLIError("tokenizer produces ids up to \(tok.vocabularySize - 1) but the model's vocab_size is \(policy.config.vocabSize)")
-        }
-        let format = try PromptFormatChoice.resolve(template: template, model: model, fallback: .raw)
+        // Directories, .gguf files, runs and checkpoints alike (ModelOrRun); --tokenizer replaces the model's.
+        let resolved = try ModelOrRun.load(model, option: "--model", tokenizer: tokenizer)
+        let policy = resolved.model, tok = resolved.tokenizer
+        let reference = try refModel.map { try ModelOrRun.load($0, option: "--ref-model", skipTokenizerBeside: true).model }
+        let format = try resolved.promptFormat(template: template, fallback: .raw)
         let examples = try ExampleTokenizer(tokenizer: tok, format: format, maxLength: nil)
         let scorer = Scorer(model: policy, reference: reference, preference: preference.preferenceLoss)
         var out: [String: [Double]] = [:]

@@ -10,7 +10,8 @@ struct XRight: ParsableCommand {
         version: XRightVersion.string,
         subcommands: [DemoCommand.self, TrainCommand.self, OptimumCommand.self, SweepCommand.self, ScoreCommand.self,
                       DataCommand.self, BenchCommand.self, AttachCommand.self, CtlCommand.self, LsCommand.self,
-                      ReplayCommand.self, ReportCommand.self, ExportCommand.self, GenerateCommand.self])
+                      ReplayCommand.self, ReportCommand.self, ExportCommand.self, GenerateCommand.self,
+                      EvalCommand.self, CompareAnswersCommand.self])
 
     static func main() {
         BLASEnvironment.settleBeforeStart()

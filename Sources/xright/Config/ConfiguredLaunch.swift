@@ -10,6 +10,7 @@ enum ConfiguredLaunch {
     static let commands: [String: ParsableCommand.Type] = [
         "train": TrainCommand.self, "demo": DemoCommand.self, "sweep": SweepCommand.self,
         "optimum": OptimumCommand.self, "score": ScoreCommand.self, "generate": GenerateCommand.self,
+        "eval": EvalCommand.self,
     ]
 
     static func main(_ commandLine: [String]) -> Never {

@@ -7,7 +7,7 @@ import Text
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Answer prompts with a model (Hugging Face directory, .gguf file or a run's final model).",
+        abstract: "Answer prompts with a model (Hugging Face directory, .gguf file, a run or one of its checkpoints).",
         discussion: """
             The prompt is put in the model's chat template (from the .gguf or tokenizer_config.json) unless \
             --template names another. Greedy by default; --temperature > 0 samples (filters: temperature, \
@@ -16,7 +16,7 @@ struct GenerateCommand: ParsableCommand {
             stderr (or one JSON object per prompt on stdout with --json).
             """)
 
-    @Option(help: "Model: a Hugging Face directory, a .gguf file, or a run directory (its final/ model).")
+    @Option(help: "Model: a Hugging Face directory, a .gguf file, a run directory (its final/ model, else its newest checkpoint) or RUN/checkpoints/step-N.")
     var model: String
 
     @OptionGroup var configFile: ConfigFileArguments

@@ -18,54 +18,12 @@ struct GenerationModel {
     let endStrings: [String]
     let source: URL
 
-    /// The model file or directory `--model` names: a run directory means its `final/` model.
-    static func resolve(_ path: String) throws -> URL {
-        let url = URL(fileURLWithPath: path)
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw CLIError("--model \(path): no such file or directory")
-        }
-        if !isDir.boolValue {
-            guard ModelDirectory.isGGUF(url) else {
-                throw CLIError("--model \(path): expected a model directory (config.json), a .gguf file or a run directory")
-            }
-            return url
-        }
-        let fm = FileManager.default
-        if fm.fileExists(atPath: url.appendingPathComponent("config.json").path) { return url }
-        if fm.fileExists(atPath: url.appendingPathComponent("run.jsonl").path) {
-            let final = url.appendingPathComponent("final")
-            guard fm.fileExists(atPath: final.appendingPathComponent("config.json").path) else {
-                throw CLIError("--model \(path): this run has no final/ model yet (it is still running or stopped "
-                    + "early); generate from a finished run, or train it to the end with `xright train --resume \(path)`")
-            }
-            return final
-        }
-        throw CLIError("--model \(path): no config.json (a Hugging Face model directory) and no run.jsonl (a run directory) in it")
-    }
-
-    static func load(modelPath: String, template: String?) throws -> GenerationModel {
-        let url = try resolve(modelPath)
-        let model = try ModelDirectory.load(url)
-        let tokenizer: any Tokenizer
-        if ModelDirectory.isGGUF(url) {
-            tokenizer = try BPETokenizer(gguf: try GGUFFile(contentsOf: url))
-        } else {
-            let tokenizerFile = url.appendingPathComponent("tokenizer.json")
-            if FileManager.default.fileExists(atPath: tokenizerFile.path) {
-                tokenizer = try TokenizerLoader.load(path: tokenizerFile.path)
-            } else if model.config.vocabSize == ByteTokenizer().vocabularySize {
-                // The built-in presets train on bytes and save no tokenizer.json.
-                tokenizer = ByteTokenizer()
-            } else {
-                throw CLIError("\(tokenizerFile.path): missing; generate needs the model's tokenizer beside it")
-            }
-        }
-        // The format training uses for the same model and --template (the default without a chat template).
-        let given = URL(fileURLWithPath: modelPath)
-        let format = FileManager.default.fileExists(atPath: given.appendingPathComponent("run.jsonl").path)
-            ? try PromptFormatChoice.resolve(template: template, run: given, model: url.path)
-            : try PromptFormatChoice.resolve(template: template, model: url.path)
+    /// `--model` as `ModelOrRun` resolves it (a directory, a .gguf, a run or a run's checkpoint), asked in the
+    /// prompt format training uses for the same model and `--template` (a run: the format it trained in).
+    static func load(modelPath: String, template: String?, option: String = "--model") throws -> GenerationModel {
+        let resolved = try ModelOrRun.load(modelPath, option: option)
+        let model = resolved.model, tokenizer = resolved.tokenizer, url = resolved.source
+        let format = try resolved.promptFormat(template: template)
         var ends: Set<Int> = [tokenizer.eosTokenId]
         var endStrings: [String] = []
         ends.insert(Self.configEOS(model))
