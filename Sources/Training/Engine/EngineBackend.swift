@@ -31,6 +31,8 @@ public final class EngineBackend: TrainingBackend {
     let optimizer: AdamW
     let heldOutSFT: [TokenizedExample]
     let heldOutPairs: [TokenizedPair]
+    /// How checkpoints write the model for other tools (nil: they do not).
+    public var modelExport: ModelExport?
     /// pair id → (log π_ref(chosen), log π_ref(rejected)). Training pairs have ids ≥ 0, held-out pairs < 0.
     private var referenceCache: [Int: (Double, Double)] = [:]
 
@@ -220,6 +222,12 @@ public final class EngineBackend: TrainingBackend {
             }
             referenceCache[id] = (Double(bitPattern: a), Double(bitPattern: b))
         }
+    }
+}
+
+extension EngineBackend: CheckpointModelWriter {
+    public func writeCheckpointModel(to directory: URL) throws {
+        try modelExport?.writeCheckpointModel(model, to: directory)
     }
 }
 

@@ -32,6 +32,8 @@ public struct RunOptions: Codable, Equatable, Sendable {
     public var preference: PreferenceLoss
     public var lora: LoRAConfig?
     public var training: TrainingConfig
+    /// `--save-dtype` of final/ and checkpoints' model/ (nil: f32; training state is always f32).
+    public var saveDType: SaveDType?
 
     public init(modelPreset: String? = "demo", modelDirectory: String? = nil, modelSeed: UInt64 = 0,
                 tokenizer: String? = nil, sftData: String? = nil, preferenceData: String? = nil,
@@ -168,6 +170,7 @@ public enum RunSetup {
             schedule: schedule, optimizer: AdamWConfig(weightDecay: options.weightDecay),
             maxGradNorm: options.maxGradNorm, preference: options.preference, evalBatchSize: max(2, options.batchSize)),
             heldOutSFT: heldOutSFT, heldOutPairs: heldOutPairs)
+        backend.modelExport = ModelExport(options: options, tokenizer: tokenizer)
         var training = options.training
         if heldOutSFT.isEmpty || heldOutPairs.isEmpty { training.evalEvery = nil; training.stopRule = nil }
         let optionsJSON = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
