@@ -14,7 +14,7 @@ public enum HuggingFaceTokenizerFiles {
         public var chatTemplate: String?
         public var bosTokenId: Int?
         public var unknownTokenId: Int?
-        /// Whether encoding prepends BOS (a TemplateProcessing post-processor in tokenizer.json).
+        /// The source's `add_bos_token`, recorded in tokenizer_config.json.
         public var addsBOSToken: Bool
         public var modelMaxLength: Int?
 
@@ -51,7 +51,7 @@ public enum HuggingFaceTokenizerFiles {
                     throw TokenizerError(.unreadableFile, file: source, field: "(file)", expected: "a GGUF file", got: error.message)
                 }
                 extras = Extras(gguf: try GGUFTokenizerInfo(file: file), modelMaxLength: modelMaxLength)
-                try save(try tokenizerJSON(tokenizer, extras: extras), to: tokenizerOut)
+                try save(try tokenizerJSON(tokenizer), to: tokenizerOut)
             } else {
                 let json = isDirectory(url) ? url.appendingPathComponent("tokenizer.json") : url
                 let folder = isDirectory(url) ? url : url.deletingLastPathComponent()
@@ -60,11 +60,11 @@ public enum HuggingFaceTokenizerFiles {
                     let config = folder.appendingPathComponent("tokenizer_config.json")
                     if FileManager.default.fileExists(atPath: config.path) { copiedConfig = config }
                 } else {
-                    try save(try tokenizerJSON(tokenizer, extras: extras), to: tokenizerOut)
+                    try save(try tokenizerJSON(tokenizer), to: tokenizerOut)
                 }
             }
         } else {
-            try save(try tokenizerJSON(tokenizer, extras: extras), to: tokenizerOut)
+            try save(try tokenizerJSON(tokenizer), to: tokenizerOut)
         }
         if let copiedConfig, chatTemplate == nil {
             try copy(copiedConfig, to: configOut)
@@ -75,7 +75,7 @@ public enum HuggingFaceTokenizerFiles {
     }
 
     /// tokenizer.json text (the `tokenizers` library's format) for a BPE or byte tokenizer.
-    public static func tokenizerJSON(_ tokenizer: any Tokenizer, extras: Extras = Extras()) throws -> Data {
+    public static func tokenizerJSON(_ tokenizer: any Tokenizer) throws -> Data {
         if tokenizer is ByteTokenizer { return try ByteTokenizer.tokenizerJSON() }
         guard let bpe = tokenizer as? BPETokenizer else {
             throw TokenizerError(.unsupported, file: "tokenizer.json", field: "(tokenizer)",
@@ -92,14 +92,10 @@ public enum HuggingFaceTokenizerFiles {
         case 1: normalizer = ["type": d.normalization[0].rawValue]
         default: normalizer = ["type": "Sequence", "normalizers": d.normalization.map { ["type": $0.rawValue] }]
         }
-        var postProcessor: Any = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true]
-        if extras.addsBOSToken, let bos = extras.bosTokenId, let content = bpe.token(for: bos) {
-            func sequence(_ id: String) -> [String: Any] { ["Sequence": ["id": id, "type_id": 0]] }
-            let special: [String: Any] = ["SpecialToken": ["id": content, "type_id": 0]]
-            postProcessor = ["type": "TemplateProcessing", "single": [special, sequence("A")],
-                             "pair": [special, sequence("A"), special, sequence("B")],
-                             "special_tokens": [content: ["id": content, "ids": [bos], "tokens": [content]]]]
-        }
+        // No BOS template: xright's `encode` never adds one, and these files must give its ids (a GGUF's
+        // add_bos_token is kept in tokenizer_config.json for the tools that act on it).
+        let postProcessor: [String: Any] = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false,
+                                            "use_regex": true]
         let root: [String: Any] = [
             "version": "1.0", "truncation": NSNull(), "padding": NSNull(),
             "added_tokens": d.addedTokens.map(addedTokenJSON),

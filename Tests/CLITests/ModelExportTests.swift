@@ -1,4 +1,5 @@
 import Engine
+import GGUF
 import Foundation
 import Text
 import TestSupport

@@ -104,13 +104,13 @@ final class ModelSavingTests: XCTestCase {
                 if type == .f16 {
                     XCTAssertEqual(back, original.map(SaveDType.f16.rounded), entry.name)
                 } else {
-                    // Each block of 32 is scaled by its own max|x| / 127: the error is at most half a step (plus
-                    // the f16 rounding of the scale).
+                    // Each block of 32 is scaled by its own max|x| / 127: the error is at most half a step, plus
+                    // the f16 rounding of the scale times |q| ≤ 127 (2⁻¹¹ · 127 ≈ 0.062 steps).
                     for block in stride(from: 0, to: original.count, by: 32) {
                         let slice = original[block..<block + 32]
                         let step = slice.map(abs).max()! / 127
                         let worst = zip(slice, back[block..<block + 32]).map { abs($0 - $1) }.max()!
-                        XCTAssertLessThanOrEqual(worst, step * 0.5 + step * 0.01, "\(entry.name) block \(block / 32)")
+                        XCTAssertLessThanOrEqual(worst, step * 0.57, "\(entry.name) block \(block / 32)")
                     }
                 }
             }
