@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import TestSupport
+import Training
 import XCTest
 
 /// The kill -9 / fault-point harness of `KillResumeTests` on a Llama model (GQA 4:2, tied embeddings), saving in
@@ -8,11 +9,13 @@ import XCTest
 /// byte, because checkpoints keep float32 state whatever `--save-dtype` exports (docs/GGUF.md, "Saving"). Then
 /// `replay` and `report` read the resumed run's log.
 final class LlamaKillResumeTests: KillResumeTests {
-    override class var steps: Int { 60 }
+    /// Long enough (a few seconds) that random kills land mid-run.
+    override class var steps: Int { 120 }
 
     /// The last checkpoint's training state: bf16 final weights could hide a last-bit difference in it.
     override class var identicalFiles: [String] {
-        ["checkpoints/step-000060/backend/trainable.safetensors", "checkpoints/step-000060/backend/optimizer.safetensors"]
+        let last = "checkpoints/\(CheckpointStore.directoryName(step: steps))/backend/"
+        return [last + "trainable.safetensors", last + "optimizer.safetensors"]
     }
 
     /// A tiny random Llama written once per test process.
@@ -27,7 +30,7 @@ final class LlamaKillResumeTests: KillResumeTests {
 
     override class func arguments(_ runDir: URL) -> [String] {
         ["train", "--headless", "--strategy", "alright", "--lambda", "0.5", "--seed", "11", "--max-steps", String(steps),
-         "--epochs", "100", "--checkpoint-every", "10", "--eval-every", "15", "--batch-size", "4", "--run-dir", runDir.path,
+         "--epochs", "100", "--checkpoint-every", "20", "--eval-every", "25", "--batch-size", "4", "--run-dir", runDir.path,
          "--model", modelDirectory.path, "--tokenizer", "byte", "--save-dtype", "bf16", "--demo-examples", "80",
          "--threads", "1"]
     }
