@@ -184,6 +184,31 @@ final class ModelExportTests: XCTestCase {
         for text in texts { XCTAssertEqual(tokenizer.encode(text), ByteTokenizer().encode(text), text) }
     }
 
+    func test_exportHF_ofALoRACheckpoint_appliesItsAdaptersToTheBaseModel() throws {
+        let dir = try scratchDirectory()
+        let model = try tinyLlama(in: dir)
+        let run = dir.appendingPathComponent("lora")
+        let r = try XRightProcess.run(["train", "--headless", "--model", model.path, "--tokenizer", "byte", "--run-dir", run.path,
+                                       "--demo-examples", "40", "--batch-size", "4", "--threads", "1", "--eval-every", "0",
+                                       "--max-steps", "2", "--checkpoint-every", "2", "--lora-rank", "4"], in: dir)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        let checkpoint = run.appendingPathComponent("checkpoints/step-000002")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("model/adapter_model.safetensors").path))
+        let out = dir.appendingPathComponent("merged")
+        let e = try XRightProcess.run(["export", "hf", out.path, checkpoint.path], in: dir)
+        XCTAssertEqual(e.status, 0, e.transcript)
+        // The checkpoint is the last step: base + its adapters is the run's final (merged) model.
+        XCTAssertEqual(try ModelDirectory.load(out).parameters.values.array,
+                       try ModelDirectory.load(run.appendingPathComponent("final")).parameters.values.array)
+
+        let config = checkpoint.appendingPathComponent("model/adapter_config.json")
+        var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any])
+        json["base_model_name_or_path"] = nil
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
+        assertRefused(try XRightProcess.run(["export", "hf", out.path, checkpoint.path], in: dir),
+                      mentioning: [config.path, "base_model_name_or_path"])
+    }
+
     func test_export_refusesGPTNeoXMissingPathsAndUnfinishedRuns() throws {
         let dir = try scratchDirectory()
         let run = dir.appendingPathComponent("neox")
