@@ -118,16 +118,33 @@ public enum ModelDirectory {
         }
     }
 
-    /// Writes config.json and model.safetensors (F32), with LoRA adapters merged into the weights when
-    /// `mergeAdapters` (W + (α/r)·B·A), so the result loads in `transformers` as a plain model.
+    /// Writes config.json and model.safetensors (in `dtype`, `torch_dtype` saying so), with LoRA adapters merged
+    /// into the weights when `mergeAdapters` (W + (α/r)·B·A), so the result loads in `transformers` as a plain model.
     public static func save(_ model: some CausalLanguageModel, to directory: URL, mergeAdapters: Bool = true,
-                            tokenizerFile: URL? = nil) throws {
+                            dtype: SaveDType = .f32, tokenizerFile: URL? = nil) throws {
         try createDirectory(directory)
-        try model.config.write(to: directory.appendingPathComponent("config.json"))
+        let configURL = directory.appendingPathComponent("config.json")
+        try model.config.write(to: configURL)
+        if dtype != .f32 { try setTorchDType(dtype, in: configURL) }
         let merged = mergeAdapters ? model.mergedAdapterWeights() : [:]
         try write(model.parameters, replacing: merged, to: directory.appendingPathComponent("model.safetensors"),
-                  metadata: ["format": "pt"])
+                  metadata: ["format": "pt"], dtype: dtype)
         if let tokenizerFile { try copyReplacing(tokenizerFile, to: directory.appendingPathComponent("tokenizer.json")) }
+    }
+
+    /// config.json's `torch_dtype` (and transformers 5's `dtype`) name the stored type, so `from_pretrained`
+    /// without an explicit dtype keeps it.
+    static func setTorchDType(_ dtype: SaveDType, in url: URL) throws {
+        do {
+            guard var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+                throw EngineError.io(file: url.path, message: "not a JSON object")
+            }
+            json["torch_dtype"] = dtype.torchName
+            let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: url, options: .atomic)
+        } catch let error as EngineError { throw error } catch {
+            throw EngineError.io(file: url.path, message: "cannot set torch_dtype: \(error.localizedDescription)")
+        }
     }
 
     /// Writes the adapters alone, in PEFT's layout (`base_model.model.` prefix, adapter_config.json).
@@ -167,9 +184,10 @@ public enum ModelDirectory {
         }
     }
 
-    /// Writes a parameter set's values (optionally some replaced, names renamed) as an F32 safetensors file.
+    /// Writes a parameter set's values (optionally some replaced, names renamed) as a safetensors file of `dtype`.
     public static func write(_ parameters: ParameterSet, replacing: [String: [Float]] = [:],
-                             rename: (String) -> String = { $0 }, to url: URL, metadata: [String: String]) throws {
+                             rename: (String) -> String = { $0 }, to url: URL, metadata: [String: String],
+                             dtype: SaveDType = .f32) throws {
         var tensors = [SafeTensorsWriter.Tensor]()
         var keepAlive = [FloatBuffer]()
         for e in parameters.entries {
@@ -183,7 +201,7 @@ public enum ModelDirectory {
             }
         }
         try withExtendedLifetime(keepAlive) {
-            try SafeTensorsWriter.write(tensors, metadata: metadata, to: url)
+            try SafeTensorsWriter.write(tensors, metadata: metadata, dtype: dtype, to: url)
         }
     }
 

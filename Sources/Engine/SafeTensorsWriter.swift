@@ -5,7 +5,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes F32 safetensors files that the reference `safetensors` library and `transformers` load.
+/// Writes safetensors files (F32, or F16/BF16 rounded to nearest even) that the reference `safetensors` library
+/// and `transformers` load.
 public enum SafeTensorsWriter {
     public typealias Tensor = (name: String, shape: [Int], values: UnsafeBufferPointer<Float>)
 
@@ -13,10 +14,12 @@ public enum SafeTensorsWriter {
     /// leaves either the old file or the new one. Tensors are stored sorted by name, contiguously; the header is
     /// padded with spaces to a multiple of 8 bytes (as the reference writer does) so the data region is aligned.
     /// `metadata` gains `"format": "pt"` unless it says otherwise: transformers 4.x refuses metadata without it.
-    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to url: URL) throws {
+    /// `dtype` is the stored element type: every tensor is rounded to it (docs/GGUF.md, "Saving").
+    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], dtype: SaveDType = .f32,
+                             to url: URL) throws {
         let path = url.path
         let ordered = try validated(tensors, path: path)
-        let header = headerBytes(ordered, metadata: metadata.merging(["format": "pt"]) { given, _ in given })
+        let header = headerBytes(ordered, dtype: dtype, metadata: metadata.merging(["format": "pt"]) { given, _ in given })
 
         let temporaryPath = path + ".tmp-\(getpid())"
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -31,7 +34,12 @@ public enum SafeTensorsWriter {
             try withUnsafeBytes(of: &length) { try writeAll(fd, $0, fail: fail) }
             try header.withUnsafeBytes { try writeAll(fd, $0, fail: fail) }
             for tensor in ordered {
-                try writeAll(fd, UnsafeRawBufferPointer(tensor.values), fail: fail)
+                switch dtype {
+                case .f32: try writeAll(fd, UnsafeRawBufferPointer(tensor.values), fail: fail)
+                case .f16, .bf16:
+                    let halves = dtype.halfBits(tensor.values)
+                    try halves.withUnsafeBytes { try writeAll(fd, $0, fail: fail) }
+                }
             }
             guard fsync(fd) == 0 else {
                 throw SafeTensorsError(file: path, message: "cannot fsync \(temporaryPath): \(systemError())")
@@ -94,16 +102,16 @@ public enum SafeTensorsWriter {
     }
 
     /// `{"__metadata__":{…},"name":{"dtype":"F32","shape":[…],"data_offsets":[b,e]},…}` plus space padding.
-    private static func headerBytes(_ ordered: [Tensor], metadata: [String: String]) -> [UInt8] {
+    private static func headerBytes(_ ordered: [Tensor], dtype: SaveDType, metadata: [String: String]) -> [UInt8] {
         var json = "{"
         var members: [String] = []
         let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
         members.append("\(jsonString(SafeTensorsHeader.metadataKey)):{\(pairs.joined(separator: ","))}")
         var offset = 0
         for tensor in ordered {
-            let end = offset + tensor.values.count * MemoryLayout<Float>.size
+            let end = offset + tensor.values.count * dtype.byteSize
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            members.append("\(jsonString(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],"
+            members.append("\(jsonString(tensor.name)):{\"dtype\":\"\(dtype.safeTensorsName)\",\"shape\":[\(shape)],"
                 + "\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }

@@ -25,6 +25,8 @@ public final class BPETokenizer: Tokenizer {
     let spellings: [String?]
     let idsBySpelling: [[UInt8]: Int32]
     let workspaces = EncodeWorkspacePool()
+    /// What it was built from, kept so it can be written back out (tokenizer.json, GGUF metadata).
+    let definition: BPEDefinition
 
     public let vocabularySize: Int
     public let eosTokenId: Int
@@ -34,6 +36,7 @@ public final class BPETokenizer: Tokenizer {
 
     init(_ definition: BPEDefinition) throws {
         let tables = try BPETables(definition)
+        self.definition = definition
         model = tables.model
         normalizer = tables.normalizer
         rawMatcher = tables.rawMatcher

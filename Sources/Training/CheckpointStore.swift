@@ -29,11 +29,19 @@ public enum CheckpointError: Error, CustomStringConvertible {
     }
 }
 
+/// A backend that also writes its model for other tools into each checkpoint (`model/`, docs/GGUF.md "Saving").
+/// Resume never reads it: the backend's own state is what a resume restores.
+public protocol CheckpointModelWriter {
+    func writeCheckpointModel(to directory: URL) throws
+}
+
 /// Writes checkpoints atomically — into a hidden temporary directory, every file fsynced, then renamed into
 /// place and the parent fsynced — so a crash or a full disk never leaves a half-written `step-*` directory.
 public final class CheckpointStore {
     public static let sessionFileName = "session.json"
     public static let backendDirectoryName = "backend"
+    /// The model as other tools load it (config.json, weights in --save-dtype, tokenizer files).
+    public static let modelDirectoryName = "model"
     static let temporaryPrefix = ".tmp-"
 
     public let directory: URL
@@ -68,6 +76,9 @@ public final class CheckpointStore {
         do {
             try DurableFile.makeDirectory(backendDirectory)
             try backend.saveState(to: backendDirectory)
+            if let writer = backend as? CheckpointModelWriter {
+                try writer.writeCheckpointModel(to: temporary.appendingPathComponent(Self.modelDirectoryName))
+            }
             FaultPoint.checkpointStateWritten.reached()
         } catch { throw fail("saving the model and optimizer state", error) }
         do {

@@ -2,12 +2,12 @@ import ArgumentParser
 import Foundation
 import TensorBoard
 
-/// `xright export`: runs in other tools' formats.
+/// `xright export`: runs and models in other tools' formats.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write runs in other tools' formats (TensorBoard event files).",
-        subcommands: [ExportTensorBoardCommand.self])
+        abstract: "Write runs and models in other tools' formats (TensorBoard, GGUF, Hugging Face).",
+        subcommands: [ExportTensorBoardCommand.self, ExportGGUFCommand.self, ExportHFCommand.self])
 }
 
 /// `xright export tensorboard RUN_DIR… OUT_DIR`: finished runs (xright's or the PyTorch bridge's) as TensorBoard

@@ -8,10 +8,14 @@ import XCTest
 ///
 /// The suite runs a short version. The long one (more seeds, more kills per seed) is
 /// `XRIGHT_KILL_SEEDS=40 XRIGHT_KILLS_PER_SEED=6 swift test -c release --filter KillResumeTests`.
-final class KillResumeTests: XCTestCase {
-    static let steps = 240
+/// `LlamaKillResumeTests` runs the same harness on a Llama model.
+class KillResumeTests: XCTestCase {
+    class var steps: Int { 240 }
 
-    static func arguments(_ runDir: URL) -> [String] {
+    /// Files besides final/model.safetensors that must be byte-identical to the uninterrupted run's.
+    class var identicalFiles: [String] { [] }
+
+    class func arguments(_ runDir: URL) -> [String] {
         ["train", "--headless", "--strategy", "alright", "--lambda", "0.5", "--seed", "11", "--max-steps", String(steps),
          "--epochs", "100", "--checkpoint-every", "20", "--eval-every", "25", "--batch-size", "8", "--run-dir", runDir.path,
          "--preset", "tiny", "--demo-examples", "200", "--threads", "1"]
@@ -84,7 +88,7 @@ final class KillResumeTests: XCTestCase {
 
     // MARK: - Harness
 
-    private func referenceRun(in dir: URL) throws -> URL {
+    func referenceRun(in dir: URL) throws -> URL {
         let reference = dir.appendingPathComponent("uninterrupted")
         let whole = try XRightProcess.run(Self.arguments(reference), in: dir)
         XCTAssertEqual(whole.status, 0, whole.transcript)
@@ -99,7 +103,7 @@ final class KillResumeTests: XCTestCase {
         return Self.arguments(runDir)
     }
 
-    private func finishRun(_ runDir: URL, in dir: URL) throws {
+    func finishRun(_ runDir: URL, in dir: URL) throws {
         let last = try XRightProcess.run(launchArguments(runDir), in: dir)
         XCTAssertEqual(last.status, 0, last.transcript)
     }
@@ -130,10 +134,12 @@ final class KillResumeTests: XCTestCase {
         let lastStart = log.lines.lastIndex { $0.contains("\"type\":\"started\"") } ?? 0
         XCTAssertEqual(log.lines[lastStart...].filter { $0.contains("\"type\":\"finished\"") }.count, 1, context,
                        file: file, line: line)
-        let weights = try Data(contentsOf: runDir.appendingPathComponent("final/model.safetensors"))
-        let wantedWeights = try Data(contentsOf: reference.appendingPathComponent("final/model.safetensors"))
-        XCTAssertTrue(weights == wantedWeights, "\(context): final weights differ from the uninterrupted run's",
-                      file: file, line: line)
+        for name in ["final/model.safetensors"] + Self.identicalFiles {
+            let weights = try Data(contentsOf: runDir.appendingPathComponent(name))
+            let wantedWeights = try Data(contentsOf: reference.appendingPathComponent(name))
+            XCTAssertTrue(weights == wantedWeights, "\(context): \(name) differs from the uninterrupted run's",
+                          file: file, line: line)
+        }
     }
 }
 

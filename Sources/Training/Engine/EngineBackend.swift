@@ -31,6 +31,8 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
     let optimizer: AdamW
     let heldOutSFT: [TokenizedExample]
     let heldOutPairs: [TokenizedPair]
+    /// How checkpoints write the model for other tools (nil: they do not).
+    public var modelExport: ModelExport?
     /// pair id → (log π_ref(chosen), log π_ref(rejected)). Training pairs have ids ≥ 0, held-out pairs < 0.
     private var referenceCache: [Int: (Double, Double)] = [:]
     /// Told when a forward, backward or reference pass begins (the session's in-step progress).
@@ -234,6 +236,12 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
             }
             referenceCache[id] = (Double(bitPattern: a), Double(bitPattern: b))
         }
+    }
+}
+
+extension EngineBackend: CheckpointModelWriter {
+    public func writeCheckpointModel(to directory: URL) throws {
+        try modelExport?.writeCheckpointModel(model, to: directory)
     }
 }
 

@@ -34,6 +34,8 @@ public struct RunOptions: Codable, Equatable, Sendable {
     public var training: TrainingConfig
     /// Probe replies between steps (`sample` events); nil: none. Empty prompts: the default held-out probes.
     public var samples: ProbeSchedule?
+    /// `--save-dtype` of final/ and checkpoints' model/ (nil: f32; training state is always f32).
+    public var saveDType: SaveDType?
 
     public init(modelPreset: String? = "demo", modelDirectory: String? = nil, modelSeed: UInt64 = 0,
                 tokenizer: String? = nil, sftData: String? = nil, preferenceData: String? = nil,
@@ -175,6 +177,7 @@ public enum RunSetup {
             schedule: schedule, optimizer: AdamWConfig(weightDecay: options.weightDecay),
             maxGradNorm: options.maxGradNorm, preference: options.preference, evalBatchSize: max(2, options.batchSize)),
             heldOutSFT: heldOutSFT, heldOutPairs: heldOutPairs)
+        backend.modelExport = ModelExport(options: options, tokenizer: tokenizer)
         var training = options.training
         if heldOutSFT.isEmpty || heldOutPairs.isEmpty { training.evalEvery = nil; training.stopRule = nil }
         let optionsJSON = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)

@@ -115,6 +115,9 @@ struct TrainArguments: ParsableArguments {
 
     var threads: Int? { engine.threads }
 
+    @Option(name: .customLong("save-dtype"), help: "Element type of the saved model weights (final/, checkpoints' model/): f32, bf16 or f16. Training state stays f32, so resume is exact.")
+    var saveDType: SaveDType = .f32
+
     func validate() throws {
         guard lambda.isFinite, (0...1).contains(lambda) else {
             throw ValidationError("--lambda must be a number in [0, 1], got \(lambda)")
@@ -176,6 +179,7 @@ struct TrainArguments: ParsableArguments {
             template: template?.specification, maxLength: maxLen, evalFraction: evalFraction, dataSeed: seed, strictData: strict,
             batchSize: batchSize, learningRate: lr, warmupSteps: warmup, cosineDecay: cosine, weightDecay: weightDecay,
             maxGradNorm: maxGradNorm, preference: preference.preferenceLoss, lora: lora, training: training)
+            .savingWeights(as: saveDType)
     }
 
     // Samples: the probe prompts' replies between steps (`sample` events, the dashboard's Samples panel).

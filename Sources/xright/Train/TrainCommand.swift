@@ -194,19 +194,7 @@ struct TrainRunner {
 
     static func saveFinalModel(_ prepared: PreparedRun, _ runDirectory: RunDirectory) throws {
         let final = runDirectory.url.appendingPathComponent("final")
-        let tokenizerFile = prepared.options.tokenizer.flatMap { path -> URL? in
-            let url = URL(fileURLWithPath: path)
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { return nil }
-            let file = isDir.boolValue ? url.appendingPathComponent("tokenizer.json") : url
-            return FileManager.default.fileExists(atPath: file.path) ? file : nil
-        } ?? prepared.options.modelDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent("tokenizer.json") }
-            .flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
-        try ModelDirectory.save(prepared.backend.model, to: final, mergeAdapters: true, tokenizerFile: tokenizerFile)
-        if tokenizerFile == nil, prepared.tokenizer is ByteTokenizer {
-            // The byte tokenizer has no file of its own: write it as a tokenizer.json so final/ is complete.
-            try DurableFile.write(try ByteTokenizer.tokenizerJSON(), to: final.appendingPathComponent("tokenizer.json"))
-        }
+        try ModelExport(options: prepared.options, tokenizer: prepared.tokenizer).writeModel(prepared.backend.model, to: final)
         if prepared.backend.model.adapters != nil {
             try ModelDirectory.saveAdapters(prepared.backend.model, to: runDirectory.url.appendingPathComponent("adapters"))
         }
