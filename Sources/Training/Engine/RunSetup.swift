@@ -197,10 +197,12 @@ public enum RunSetup {
     public static func options(fromRun directory: RunDirectory) throws -> RunOptions {
         let header = try RunLogReader.header(of: directory.log)
         guard let json = header.settings["run_options"] else {
-            throw SessionSetupError.invalid(what: directory.log.path, message: "no run header with run options (not started by xright train?)")
+            throw SessionSetupError.invalid(what: directory.log.path + " line 1",
+                                            message: "no run header with run options (not started by xright train?)")
         }
         do { return try JSONDecoder().decode(RunOptions.self, from: Data(json.utf8)) } catch {
-            throw SessionSetupError.invalid(what: directory.log.path, message: "run options in the header are unreadable: \(error)")
+            throw SessionSetupError.invalid(what: directory.log.path + " line 1",
+                                            message: "the header's run_options are unreadable: \(error)")
         }
     }
 

@@ -8,7 +8,7 @@ import Foundation
 enum CommandOptionCatalog {
     /// Keys a config file may not hold: these act on the command line itself.
     static let commandLineOnly: Set<String> = ["help", "version", "config", "print-config", "experimental-dump-help",
-                                               "generate-completion-script"]
+                                               "generate-completion-script", "like"]
 
     static func options(of command: ParsableCommand.Type, path: [String]) -> [ConfigOption] {
         let arguments = dumpedArguments(path: path)

@@ -45,7 +45,7 @@ struct TrainArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "Linear warm-up steps.")
     var warmup: Int = 0
 
-    @Flag(help: "Cosine decay to 10% of --lr over the run.")
+    @Flag(inversion: .prefixedNo, help: "Cosine decay to 10% of --lr over the run.")
     var cosine = false
 
     @Option(parsing: .unconditional, help: "AdamW decoupled weight decay.")
@@ -65,7 +65,7 @@ struct TrainArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "Known optimum f_dpo* (from a dpo-only run).")
     var dpoOpt: Double?
 
-    @Flag(help: "MAXRIGHT's stop rule: stop when an evaluation is within 1e-4 of an optimum (needs --sft-opt/--dpo-opt).")
+    @Flag(inversion: .prefixedNo, help: "MAXRIGHT's stop rule: stop when an evaluation is within 1e-4 of an optimum (needs --sft-opt/--dpo-opt).")
     var stopRule = false
 
     @Option(parsing: .unconditional, help: "LoRA rank on the --lora-targets layers (0: full fine-tuning).")
@@ -99,7 +99,7 @@ struct TrainArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "Records of each kind the built-in demo task generates.")
     var demoExamples: Int = 1200
 
-    @Flag(help: "Treat any bad data record as an error instead of skipping it.")
+    @Flag(inversion: .prefixedNo, help: "Treat any bad data record as an error instead of skipping it.")
     var strict = false
 
     @Option(parsing: .unconditional, help: "Seed for the model init, data shuffles and ALRIGHT's draws.")
