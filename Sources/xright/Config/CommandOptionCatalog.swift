@@ -22,8 +22,11 @@ enum CommandOptionCatalog {
                 // `--no-x` beside `--x` is x's off switch, not a key of its own.
                 if name.hasPrefix("no-"), flagNames.contains(String(name.dropFirst(3))) { continue }
                 let inversion = flagNames.contains("no-" + name) ? "no-" + name : nil
+                // A flag with an inversion reports its default as the spelling that is in effect (`--no-cosine`).
+                var defaultValue = argument.defaultValue
+                if let spelled = defaultValue, spelled.hasPrefix("--") { defaultValue = spelled == "--" + name ? "true" : "false" }
                 options.append(ConfigOption(name: name, kind: .flag(inversion: inversion), valueType: .boolean,
-                                            defaultValue: argument.defaultValue, otherNames: otherNames))
+                                            defaultValue: defaultValue, otherNames: otherNames))
             } else {
                 let valueType: ConfigValueType
                 if let values = argument.allValues, !values.isEmpty {
