@@ -7,7 +7,7 @@ import Training
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Final and best eval losses, ideal distance, wall time, tokens/s and DPO step share of runs.",
+        abstract: "Final and best eval losses, ideal distance, wall time, tokens/s and DPO step share of runs (and an SVG figure).",
         discussion: """
             Every record of each log is read (a streaming pass; nothing is downsampled). Steps re-run after a \
             resume replace the earlier ones. Ideal distance needs the optima (from --sft-opt/--dpo-opt or \
@@ -21,16 +21,22 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Also write the table as CSV to this file ('-' for stdout).")
     var csv: String?
 
+    @Option(help: ArgumentHelp("Also draw the runs as a standalone SVG: the f_sft–f_dpo trade-off plane with each run's evaluations, the optima and the ideal point, and the training losses over steps.",
+                               valueName: "out.svg"))
+    var svg: String?
+
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("name at least one run directory or run.jsonl") }
     }
 
     func run() throws {
         var summaries: [RunSummary] = []
+        var readable: [String] = []
         var failed = false
         for path in runs {
             do {
                 summaries.append(try RunSummary.read(path))
+                readable.append(path)
             } catch {
                 printErr("error: \(error)")
                 failed = true
@@ -52,6 +58,28 @@ struct ReportCommand: ParsableCommand {
                 }
             }
         }
+        if let svg, !readable.isEmpty {
+            if !(try writeSVG(readable, to: svg)) { failed = true }
+        }
         if failed { throw ExitCode(1) }
+    }
+
+    /// Draws the runs that have something to plot; false when one had nothing (named on stderr).
+    private func writeSVG(_ paths: [String], to output: String) throws -> Bool {
+        var curves = [ReportCurves](), complete = true
+        for path in paths {
+            let run = try ReportCurves.read(path)
+            if run.isEmpty {
+                printErr("error: \(run.name): nothing to plot (its log has no training steps and no evaluations)")
+                complete = false
+            } else {
+                curves.append(run)
+            }
+        }
+        guard !curves.isEmpty else { throw CLIError("\(output): not written: none of the runs has anything to plot") }
+        do { try Data(ReportSVG.document(curves).utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+            throw CLIError("\(output): cannot write the SVG: \((error as NSError).localizedDescription)")
+        }
+        return complete
     }
 }

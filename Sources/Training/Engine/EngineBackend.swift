@@ -14,19 +14,26 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
         public var preference: PreferenceLoss
         /// Sequences per forward pass when evaluating held-out sets.
         public var evalBatchSize: Int
+        /// Gradient accumulation: each training batch is computed in this many micro-batches (forward and
+        /// backward one after the other, gradients summed), which gives the update of the whole batch at the
+        /// memory of a micro-batch.
+        public var microBatches: Int
 
         public init(schedule: LearningRateSchedule, optimizer: AdamWConfig = AdamWConfig(), maxGradNorm: Double = 1,
-                    preference: PreferenceLoss = PreferenceLoss(), evalBatchSize: Int = 16) {
+                    preference: PreferenceLoss = PreferenceLoss(), evalBatchSize: Int = 16, microBatches: Int = 1) {
             self.schedule = schedule
             self.optimizer = optimizer
             self.maxGradNorm = maxGradNorm
             self.preference = preference
             self.evalBatchSize = evalBatchSize
+            self.microBatches = microBatches
         }
     }
 
     public let model: any CausalLanguageModel
     let reference: any CausalLanguageModel
+    /// A fingerprint of the reference's weights: the cached log-probs are only valid for this reference.
+    public let referenceIdentity: String
     let settings: Settings
     let optimizer: AdamW
     let heldOutSFT: [TokenizedExample]
@@ -40,13 +47,18 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
     /// Held-out evaluation's chunk in progress, 1-based, and how many there are (1 of 1 in a training step).
     private var chunk = (part: 1, parts: 1)
 
-    /// `model` is the policy as training starts; the reference is a frozen copy of it (without adapters).
+    /// `model` is the policy as training starts; the reference is `reference` (`--ref-model`), else a frozen
+    /// copy of the policy (without adapters).
     public init(model: any CausalLanguageModel, settings: Settings, heldOutSFT: [TokenizedExample] = [],
-                heldOutPairs: [TokenizedPair] = []) throws {
+                heldOutPairs: [TokenizedPair] = [], reference: (any CausalLanguageModel)? = nil) throws {
         try settings.preference.validate()
+        guard settings.microBatches >= 1 else {
+            throw TrainingConfigError.invalid(field: "microBatches", expected: "an integer ≥ 1", found: String(settings.microBatches))
+        }
         self.model = model
         self.settings = settings
-        reference = model.baseCopy()
+        self.reference = reference ?? model.baseCopy()
+        referenceIdentity = RunSetup.fingerprint(self.reference)
         if model.adapters == nil { model.parameters.setTrainable(true) }
         optimizer = AdamW(config: settings.optimizer, parameterCount: model.trainableParameters.count)
         self.heldOutSFT = heldOutSFT
@@ -60,7 +72,15 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
         case let b as SFTTokenBatch where objective == .sft:
             return sft(b.examples, gradientWeight: gradientWeight)
         case let b as PreferenceTokenBatch where objective == .dpo:
-            return dpo(b.pairs, ids: b.pairIDs, gradientWeight: gradientWeight)
+            var totals = PairTotals()
+            // Each micro-batch's gradient weighs its share of the pairs: their sum is the whole batch's mean.
+            for range in Self.microBatchRanges(b.pairs.count, settings.microBatches) {
+                totals.add(pairTerms(Array(b.pairs[range]), ids: Array(b.pairIDs[range]),
+                                     gradientWeight: gradientWeight.map {
+                                         range.count == b.pairs.count ? $0 : $0 * Double(range.count) / Double(b.pairs.count)
+                                     }))
+            }
+            return totals.metrics
         default:
             throw TrainingConfigError.invalid(field: "batch", expected: "a \(objective) batch", found: "\(type(of: batch))")
         }
@@ -120,24 +140,33 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
         return (sum, count, batch)
     }
 
+    /// The loss is the mean over the batch's scored tokens; with micro-batches, each one's gradient is scaled by
+    /// the whole batch's token count, so the accumulated gradient is the whole batch's.
     private func sft(_ examples: [TokenizedExample], gradientWeight: Double?) -> ObjectiveMetrics {
-        let (sum, count, batch) = sftLogProbSum(examples)
-        let loss = -sum / Double(max(1, count))
-        if let w = gradientWeight, count > 0 {
-            let g = Float(-w / Double(count))
-            phaseObserver?(.backward, chunk.part, chunk.parts)
-            model.backward(dLogProbs: batch.targets.map { $0 >= 0 ? g : 0 })
+        let parts = Self.microBatchRanges(examples.count, settings.microBatches).map { Array(examples[$0]) }
+        let scored = parts.map { SFTTokenBatch(examples: $0).tokenBatch.targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
+        let total = scored.reduce(0, +)
+        var sum = 0.0, tokens = 0
+        for (part, count) in zip(parts, scored) {
+            let (partSum, _, batch) = sftLogProbSum(part)
+            sum += partSum
+            tokens += batch.tokenCount
+            if let w = gradientWeight, count > 0 {
+                let g = Float(-w / Double(total))
+                phaseObserver?(.backward, chunk.part, chunk.parts)
+                model.backward(dLogProbs: batch.targets.map { $0 >= 0 ? g : 0 })
+            }
         }
-        return ObjectiveMetrics(loss: loss, tokens: batch.tokenCount)
+        return ObjectiveMetrics(loss: -sum / Double(max(1, total)), tokens: tokens)
+    }
+
+    /// `count` items in `parts` contiguous slices, as even as they can be (fewer when there are fewer items).
+    static func microBatchRanges(_ count: Int, _ parts: Int) -> [Range<Int>] {
+        let n = max(1, min(parts, count))
+        return (0..<n).map { k in (k * count / n)..<((k + 1) * count / n) }
     }
 
     // MARK: DPO
-
-    private func dpo(_ pairs: [TokenizedPair], ids: [Int], gradientWeight: Double?) -> ObjectiveMetrics {
-        var totals = PairTotals()
-        totals.add(pairTerms(pairs, ids: ids, gradientWeight: gradientWeight))
-        return totals.metrics
-    }
 
     struct PairTerm { var loss, chosenReward, rejectedReward: Double; var tokens: Int }
 
@@ -206,7 +235,8 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
         // could differ in the last bit, and resume must be exact.
         let ids = referenceCache.keys.sorted()
         let values = ids.flatMap { [referenceCache[$0]!.0, referenceCache[$0]!.1] }
-        let cache = try JSONSerialization.data(withJSONObject: ["ids": ids, "bits": values.map { String($0.bitPattern) }])
+        let cache = try JSONSerialization.data(withJSONObject: ["ids": ids, "bits": values.map { String($0.bitPattern) },
+                                                               "reference": referenceIdentity])
         try cache.write(to: directory.appendingPathComponent("reference_logps.json"), options: .atomic)
     }
 
@@ -228,6 +258,12 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
         guard let json = (try? JSONSerialization.jsonObject(with: Data(contentsOf: cacheURL))) as? [String: Any],
               let ids = json["ids"] as? [Int], let bits = json["bits"] as? [String], bits.count == 2 * ids.count else {
             throw SessionSetupError.badCheckpoint(file: cacheURL.path, message: "missing or malformed reference cache")
+        }
+        // Checkpoints from before the reference was recorded hold the policy's starting weights' log-probs.
+        if let recorded = json["reference"] as? String, recorded != referenceIdentity {
+            throw SessionSetupError.badCheckpoint(file: cacheURL.path, message: "the cached reference log-probs were "
+                + "computed with reference model \(recorded), but this run's reference is \(referenceIdentity) "
+                + "(--ref-model must be the one the run started with)")
         }
         referenceCache = [:]
         for (k, id) in ids.enumerated() {

@@ -32,6 +32,27 @@ public struct RunOptions: Codable, Equatable, Sendable {
     public var preference: PreferenceLoss
     public var lora: LoRAConfig?
     public var training: TrainingConfig
+    // The official recipe's settings (docs/TRAINING.md). Optional, so the headers of older runs still decode.
+    /// SFT on the chosen responses of this preference file (the official `train_sft_pref` step); excludes `sftData`.
+    public var sftFromPreference: String?
+    /// SFT sequences and preference pairs per micro-batch (nil: `batchSize`, and `batchSize / 2` pairs); a step
+    /// takes `gradientAccumulation` micro-batches.
+    public var sftBatchSize: Int?
+    public var preferenceBatchSize: Int?
+    /// Micro-batches of that size accumulated into one optimizer step (nil: 1).
+    public var gradientAccumulation: Int?
+    /// Use only the first N records of a data file (before the held-out split).
+    public var sftMaxSamples: Int?
+    public var preferenceMaxSamples: Int?
+    /// DPO's reference policy: a model directory, GGUF file or run directory (nil: the policy's starting weights).
+    public var referenceModel: String?
+    /// The file the stop rule's reference front was read from (its points are in `training.stopRule`).
+    public var referenceFrontFile: String?
+
+    /// SFT sequences in one micro-batch, and preference pairs.
+    public var sftMicroBatch: Int { sftBatchSize ?? batchSize }
+    public var preferenceMicroBatch: Int { preferenceBatchSize ?? max(1, batchSize / 2) }
+    public var microBatches: Int { gradientAccumulation ?? 1 }
     /// Probe replies between steps (`sample` events); nil: none. Empty prompts: the default held-out probes.
     public var samples: ProbeSchedule?
     /// `--save-dtype` of final/ and checkpoints' model/ (nil: f32; training state is always f32).
@@ -81,6 +102,14 @@ public struct RunOptions: Codable, Equatable, Sendable {
             throw bad("--preset", "unknown preset '\(p)'; expected one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if batchSize < 1 { throw bad("--batch-size", "expected an integer ≥ 1, got \(batchSize)") }
+        for (flag, value) in [("--sft-batch-size", sftBatchSize), ("--pref-batch-size", preferenceBatchSize),
+                              ("--grad-accum", gradientAccumulation), ("--sft-max-samples", sftMaxSamples),
+                              ("--pref-max-samples", preferenceMaxSamples)] {
+            if let v = value, v < 1 { throw bad(flag, "expected an integer ≥ 1, got \(v)") }
+        }
+        if sftFromPreference != nil && sftData != nil {
+            throw bad("--sft-from-pref", "SFT data comes from --sft or from --sft-from-pref, not both")
+        }
         if !(learningRate.isFinite && learningRate > 0) { throw bad("--lr", "expected a finite number > 0, got \(learningRate)") }
         if !(evalFraction >= 0 && evalFraction < 1) { throw bad("--eval-fraction", "expected a number in [0, 1), got \(evalFraction)") }
         if demoExamples < 2 { throw bad("--demo-examples", "expected at least 2, got \(demoExamples)") }
@@ -137,23 +166,37 @@ public enum RunSetup {
         let demo = try DemoTask(seed: options.dataSeed)
         do {
             progress("reading SFT data")
-            let examples = try options.sftData.map { try readSFT($0, options) } ?? demo.sftExamples(count: options.demoExamples)
+            // From a preference file, a pair's chosen response is held out when the pair is: the reference
+            // stage never trains on the chosen side of a held-out DPO pair.
+            var examples: [(example: SFTExample, heldOut: Bool)]
+            if let path = options.sftFromPreference {
+                examples = try readPreference(path, options).map { (chosenResponse($0), split.isEval($0)) }
+            } else {
+                examples = try (options.sftData.map { try readSFT($0, options) } ?? demo.sftExamples(count: options.demoExamples))
+                    .map { ($0, split.isEval($0)) }
+            }
+            if let cap = options.sftMaxSamples, examples.count > cap { examples.removeSubrange(cap...) }
             var train = [TokenizedExample]()
-            for e in examples {
+            for (e, heldOut) in examples {
                 let t = try exampleTokenizer.tokenize(e)
-                if split.isEval(e) { heldOutSFT.append(t); heldOutPrompts.sft.append(e.prompt) } else { train.append(t) }
+                if heldOut { heldOutSFT.append(t); heldOutPrompts.sft.append(e.prompt) } else { train.append(t) }
             }
+            let origin = options.sftFromPreference.map { "chosen responses of \($0)" } ?? options.sftData
             if train.isEmpty && needs.contains(.sft) {
-                throw SessionSetupError.invalid(what: options.sftData ?? "demo SFT data", message: "no usable training records after filtering")
+                throw SessionSetupError.invalid(what: origin ?? "demo SFT data", message: "no usable training records after filtering")
             }
-            if !train.isEmpty { sources.sft = ShuffledBatches(sft: train, batchSize: options.batchSize, seed: options.dataSeed &+ 11) }
-            summary.append("sft: \(train.count) training, \(heldOutSFT.count) held-out (\(options.sftData ?? "built-in demo task"))")
+            if !train.isEmpty {
+                sources.sft = ShuffledBatches(sft: train, batchSize: options.sftMicroBatch * options.microBatches,
+                                              seed: options.dataSeed &+ 11)
+            }
+            summary.append("sft: \(train.count) training, \(heldOutSFT.count) held-out (\(origin ?? "built-in demo task"))")
             fingerprints["sft"] = fingerprint(train.map(\.ids))
         }
         do {
             progress("reading preference data")
-            let pairs = try options.preferenceData.map { try readPreference($0, options) }
+            var pairs = try options.preferenceData.map { try readPreference($0, options) }
                 ?? demo.preferencePairs(count: options.demoExamples)
+            if let cap = options.preferenceMaxSamples, pairs.count > cap { pairs.removeSubrange(cap...) }
             var train = [TokenizedPair]()
             for p in pairs {
                 let t = try exampleTokenizer.tokenize(p)
@@ -164,7 +207,8 @@ public enum RunSetup {
                                                 message: "no usable training pairs after filtering")
             }
             if !train.isEmpty {
-                sources.dpo = ShuffledBatches(preference: train, batchSize: max(1, options.batchSize / 2), seed: options.dataSeed &+ 23)
+                sources.dpo = ShuffledBatches(preference: train, batchSize: options.preferenceMicroBatch * options.microBatches,
+                                              seed: options.dataSeed &+ 23)
             }
             summary.append("dpo: \(train.count) training pairs, \(heldOutPairs.count) held-out (\(options.preferenceData ?? "built-in demo task"))")
             fingerprints["dpo"] = fingerprint(train.flatMap { [$0.chosen.ids, $0.rejected.ids] })
@@ -173,10 +217,16 @@ public enum RunSetup {
         let steps = plannedSteps(options, sources)
         let schedule = LearningRateSchedule(base: options.learningRate, warmupSteps: options.warmupSteps,
                                             totalSteps: steps ?? 0, decay: options.cosineDecay ? .cosine : .constant)
+        if let path = options.referenceModel {
+            progress("loading the reference model")
+            summary.append("reference: \(path)")
+        }
+        let reference = try options.referenceModel.map { try ReferenceModel.load($0, policy: model, maxLength: maxLength) }
         let backend = try EngineBackend(model: model, settings: EngineBackend.Settings(
             schedule: schedule, optimizer: AdamWConfig(weightDecay: options.weightDecay),
-            maxGradNorm: options.maxGradNorm, preference: options.preference, evalBatchSize: max(2, options.batchSize)),
-            heldOutSFT: heldOutSFT, heldOutPairs: heldOutPairs)
+            maxGradNorm: options.maxGradNorm, preference: options.preference, evalBatchSize: max(2, options.batchSize),
+            microBatches: options.microBatches),
+            heldOutSFT: heldOutSFT, heldOutPairs: heldOutPairs, reference: reference)
         backend.modelExport = ModelExport(options: options, tokenizer: tokenizer)
         var training = options.training
         if heldOutSFT.isEmpty || heldOutPairs.isEmpty { training.evalEvery = nil; training.stopRule = nil }
@@ -188,6 +238,8 @@ public enum RunSetup {
                                               // Sums split across threads round differently: a resume that
                                               // must be bit-exact runs with as many threads as the run did.
                                               "engine_threads": String(EngineThreads.count),
+                                              // What the cached reference log-probs were computed with.
+                                              "reference_model": backend.referenceIdentity,
                                               // Shown by the dashboard's control panel.
                                               "beta": String(options.preference.beta),
                                               "learningRate": String(options.learningRate),
@@ -212,10 +264,12 @@ public enum RunSetup {
     public static func options(fromRun directory: RunDirectory) throws -> RunOptions {
         let header = try RunLogReader.header(of: directory.log)
         guard let json = header.settings["run_options"] else {
-            throw SessionSetupError.invalid(what: directory.log.path, message: "no run header with run options (not started by xright train?)")
+            throw SessionSetupError.invalid(what: directory.log.path + " line 1",
+                                            message: "no run header with run options (not started by xright train?)")
         }
         do { return try JSONDecoder().decode(RunOptions.self, from: Data(json.utf8)) } catch {
-            throw SessionSetupError.invalid(what: directory.log.path, message: "run options in the header are unreadable: \(error)")
+            throw SessionSetupError.invalid(what: directory.log.path + " line 1",
+                                            message: "the header's run_options are unreadable: \(error)")
         }
     }
 
@@ -277,6 +331,11 @@ public enum RunSetup {
 
     static func readPreference(_ path: String, _ options: RunOptions) throws -> [PreferencePair] {
         try PreferenceReader(path: path, options: readOptions(options, kind: .preference)).readAll()
+    }
+
+    /// The official `train_sft_pref` data: a pair's prompt (and context) with its chosen response.
+    static func chosenResponse(_ pair: PreferencePair) -> SFTExample {
+        SFTExample(prompt: pair.prompt, response: pair.chosen, context: pair.context, source: pair.source)
     }
 
     /// FNV-1a over token ids: a cheap, stable fingerprint for the run header.

@@ -12,6 +12,10 @@ public struct OptimaSource: Codable, Equatable, Sendable {
     public var dataSeed: UInt64
     public var template: String?
     public var maxLength: Int?
+    /// Optional: optima records from before these options existed decode as nil (not used).
+    public var sftFromPreference: String?
+    public var sftMaxSamples: Int?
+    public var preferenceMaxSamples: Int?
 
     public init(_ options: RunOptions) {
         modelPreset = options.modelPreset
@@ -24,21 +28,31 @@ public struct OptimaSource: Codable, Equatable, Sendable {
         dataSeed = options.dataSeed
         template = options.template
         maxLength = options.maxLength
+        sftFromPreference = options.sftFromPreference
+        sftMaxSamples = options.sftMaxSamples
+        preferenceMaxSamples = options.preferenceMaxSamples
     }
 
     /// The first setting that differs from `other`, as "name: this vs other", or nil when they match.
     public func firstDifference(from other: OptimaSource) -> String? {
         func d<T: Equatable>(_ name: String, _ a: T, _ b: T) -> String? { a == b ? nil : "\(name): \(a) vs \(b)" }
-        return d("preset", modelPreset ?? "-", other.modelPreset ?? "-")
-            ?? d("model", modelDirectory ?? "-", other.modelDirectory ?? "-")
-            ?? d("tokenizer", tokenizer ?? "-", other.tokenizer ?? "-")
-            ?? d("sft", sftData ?? "demo", other.sftData ?? "demo")
-            ?? d("pref", preferenceData ?? "demo", other.preferenceData ?? "demo")
-            ?? d("demo-examples", demoExamples, other.demoExamples)
-            ?? d("eval-fraction", evalFraction, other.evalFraction)
-            ?? d("seed", dataSeed, other.dataSeed)
-            ?? d("template", template ?? "-", other.template ?? "-")
-            ?? d("max-len", maxLength.map(String.init) ?? "-", other.maxLength.map(String.init) ?? "-")
+        func text(_ value: Int?) -> String { value.map(String.init) ?? "-" }
+        let differences: [() -> String?] = [
+            { d("preset", modelPreset ?? "-", other.modelPreset ?? "-") },
+            { d("model", modelDirectory ?? "-", other.modelDirectory ?? "-") },
+            { d("tokenizer", tokenizer ?? "-", other.tokenizer ?? "-") },
+            { d("sft", sftData ?? "demo", other.sftData ?? "demo") },
+            { d("pref", preferenceData ?? "demo", other.preferenceData ?? "demo") },
+            { d("demo-examples", demoExamples, other.demoExamples) },
+            { d("eval-fraction", evalFraction, other.evalFraction) },
+            { d("seed", dataSeed, other.dataSeed) },
+            { d("template", template ?? "-", other.template ?? "-") },
+            { d("max-len", text(maxLength), text(other.maxLength)) },
+            { d("sft-from-pref", sftFromPreference ?? "-", other.sftFromPreference ?? "-") },
+            { d("sft-max-samples", text(sftMaxSamples), text(other.sftMaxSamples)) },
+            { d("pref-max-samples", text(preferenceMaxSamples), text(other.preferenceMaxSamples)) },
+        ]
+        return differences.lazy.compactMap { $0() }.first
     }
 }
 

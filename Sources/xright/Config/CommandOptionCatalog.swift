@@ -8,7 +8,7 @@ import Foundation
 enum CommandOptionCatalog {
     /// Keys a config file may not hold: these act on the command line itself.
     static let commandLineOnly: Set<String> = ["help", "version", "config", "print-config", "experimental-dump-help",
-                                               "generate-completion-script"]
+                                               "generate-completion-script", "like"]
 
     static func options(of command: ParsableCommand.Type, path: [String]) -> [ConfigOption] {
         let arguments = dumpedArguments(path: path)
@@ -22,8 +22,11 @@ enum CommandOptionCatalog {
                 // `--no-x` beside `--x` is x's off switch, not a key of its own.
                 if name.hasPrefix("no-"), flagNames.contains(String(name.dropFirst(3))) { continue }
                 let inversion = flagNames.contains("no-" + name) ? "no-" + name : nil
+                // A flag with an inversion reports its default as the spelling that is in effect (`--no-cosine`).
+                var defaultValue = argument.defaultValue
+                if let spelled = defaultValue, spelled.hasPrefix("--") { defaultValue = spelled == "--" + name ? "true" : "false" }
                 options.append(ConfigOption(name: name, kind: .flag(inversion: inversion), valueType: .boolean,
-                                            defaultValue: argument.defaultValue, otherNames: otherNames))
+                                            defaultValue: defaultValue, otherNames: otherNames))
             } else {
                 let valueType: ConfigValueType
                 if let values = argument.allValues, !values.isEmpty {

@@ -15,7 +15,8 @@ enum ConfiguredLaunch {
 
     static func main(_ commandLine: [String]) -> Never {
         guard let name = commandLine.first, let command = commands[name],
-              commandLine.contains(where: { $0 == "--print-config" || $0 == "--config" || $0.hasPrefix("--config=") }) else {
+              commandLine.contains(where: { $0 == "--print-config" || $0 == "--config" || $0.hasPrefix("--config=")
+                                            || $0 == "--like" || $0.hasPrefix("--like=") }) else {
             XRight.main(commandLine)
             XRight.exit()
         }
@@ -34,7 +35,18 @@ enum ConfiguredLaunch {
         } catch {
             fail("Error: \(error)")
         }
-        let arguments = [name] + (file?.arguments(yieldingTo: own) ?? []) + own
+        let fileArguments = file?.arguments(yieldingTo: own) ?? []
+        // `train --like RUN_DIR`: the run's recorded options, a layer under the config file and the command line.
+        var recorded: ConfigFile?
+        if name == "train", let run = optionValue("--like", in: own) {
+            do {
+                recorded = try RecordedRunSettings.configFile(forRun: run, options: options, given: fileArguments + own)
+            } catch {
+                fail("Error: \(error)")
+            }
+        }
+        let recordedArguments = recorded?.arguments(yieldingTo: fileArguments + own) ?? []
+        let arguments = [name] + recordedArguments + fileArguments + own
         var parsed: ParsableCommand
         do {
             parsed = try XRight.parseAsRoot(arguments)
@@ -43,8 +55,10 @@ enum ConfiguredLaunch {
         }
         if own.contains("--print-config") {
             let settings = EffectiveSettings(options: options, arguments: Array(arguments.dropFirst()))
+            let layers = recorded == nil ? "command line over --config file over defaults"
+                : "command line over --config file over the --like run's recorded options over defaults"
             do {
-                print(try settings.yaml(header: "xright \(name): effective settings (command line over --config file over defaults)"),
+                print(try settings.yaml(header: "xright \(name): effective settings (\(layers))"),
                       terminator: "")
             } catch {
                 fail("Error: cannot write the settings as YAML (\(error))")
@@ -60,14 +74,17 @@ enum ConfiguredLaunch {
     }
 
     /// `--config FILE` or `--config=FILE` (the last one given).
-    static func configPath(in arguments: [String]) -> String? {
-        var path: String?
+    static func configPath(in arguments: [String]) -> String? { optionValue("--config", in: arguments) }
+
+    /// The value of `--name VALUE` or `--name=VALUE` (the last one given).
+    static func optionValue(_ name: String, in arguments: [String]) -> String? {
+        var value: String?
         for (i, token) in arguments.enumerated() {
             if token == "--" { break }
-            if token == "--config", i + 1 < arguments.count { path = arguments[i + 1] }
-            if token.hasPrefix("--config=") { path = String(token.dropFirst("--config=".count)) }
+            if token == name, i + 1 < arguments.count { value = arguments[i + 1] }
+            if token.hasPrefix(name + "=") { value = String(token.dropFirst(name.count + 1)) }
         }
-        return path
+        return value
     }
 
     /// The parser's own message, then, when an option it names came from the file, where in the file.

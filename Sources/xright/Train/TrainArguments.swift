@@ -21,6 +21,16 @@ struct TrainArguments: ParsableArguments {
     @Option(help: "Preference data (prompt/chosen/rejected JSONL, Anthropic HH JSONL(.gz), sharegpt JSON). Default: demo task.")
     var pref: String?
 
+    @Option(help: ArgumentHelp("SFT on the chosen responses of this preference file (the official recipe's reference stage, train_sft_pref); instead of --sft.",
+                               valueName: "file"))
+    var sftFromPref: String?
+
+    @Option(parsing: .unconditional, help: "Use only the first N SFT records of the file (before the held-out split).")
+    var sftMaxSamples: Int?
+
+    @Option(parsing: .unconditional, help: "Use only the first N preference records of the file (before the held-out split).")
+    var prefMaxSamples: Int?
+
     @Option(help: "Data format when it cannot be detected from the content.")
     var format: RecordFormat?
 
@@ -39,13 +49,22 @@ struct TrainArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "SFT sequences per step (DPO uses half as many pairs: the same number of sequences).")
     var batchSize: Int = 16
 
+    @Option(parsing: .unconditional, help: "SFT sequences per micro-batch (default: --batch-size).")
+    var sftBatchSize: Int?
+
+    @Option(parsing: .unconditional, help: "Preference pairs per micro-batch (default: --batch-size / 2, as many sequences as an SFT batch).")
+    var prefBatchSize: Int?
+
+    @Option(parsing: .unconditional, help: "Gradient accumulation: micro-batches per optimizer step (a step sees N × the batch size at the memory of one).")
+    var gradAccum: Int = 1
+
     @Option(parsing: .unconditional, help: "Learning rate (constant unless --cosine).")
     var lr: Float = 1e-3
 
     @Option(parsing: .unconditional, help: "Linear warm-up steps.")
     var warmup: Int = 0
 
-    @Flag(help: "Cosine decay to 10% of --lr over the run.")
+    @Flag(inversion: .prefixedNo, help: "Cosine decay to 10% of --lr over the run.")
     var cosine = false
 
     @Option(parsing: .unconditional, help: "AdamW decoupled weight decay.")
@@ -56,6 +75,10 @@ struct TrainArguments: ParsableArguments {
 
     @OptionGroup var preference: PreferenceLossOptions
 
+    @Option(help: ArgumentHelp("DPO's reference policy: a model directory, a .gguf file, or a run directory (its final model). Default: the policy's starting weights.",
+                               valueName: "model"))
+    var refModel: String?
+
     @Option(parsing: .unconditional, help: "MAXRIGHT: re-evaluate both gaps every k steps (-1: only on the first batch).")
     var maxEvalSteps: Int = 10
 
@@ -65,8 +88,12 @@ struct TrainArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "Known optimum f_dpo* (from a dpo-only run).")
     var dpoOpt: Double?
 
-    @Flag(help: "MAXRIGHT's stop rule: stop when an evaluation is within 1e-4 of an optimum (needs --sft-opt/--dpo-opt).")
+    @Flag(inversion: .prefixedNo, help: "MAXRIGHT's stop rule: stop when an evaluation is within 1e-4 of an optimum (needs --sft-opt/--dpo-opt).")
     var stopRule = false
+
+    @Option(help: ArgumentHelp("With --stop-rule, also stop when an evaluation is within 1e-4 of a point of this reference Pareto front on both losses (lines 'f_sft,f_dpo', or a CSV with f_sft and f_dpo columns such as `xright sweep --csv`).",
+                               valueName: "file"))
+    var refFront: String?
 
     @Option(parsing: .unconditional, help: "LoRA rank on the --lora-targets layers (0: full fine-tuning).")
     var loraRank: Int = 0
@@ -99,7 +126,7 @@ struct TrainArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "Records of each kind the built-in demo task generates.")
     var demoExamples: Int = 1200
 
-    @Flag(help: "Treat any bad data record as an error instead of skipping it.")
+    @Flag(inversion: .prefixedNo, help: "Treat any bad data record as an error instead of skipping it.")
     var strict = false
 
     @Option(parsing: .unconditional, help: "Seed for the model init, data shuffles and ALRIGHT's draws.")
@@ -153,6 +180,27 @@ struct TrainArguments: ParsableArguments {
         if let c = checkpointEvery { try Self.atLeast(1, c, "--checkpoint-every") }
         try Self.atLeast(0, keepCheckpoints, "--keep-checkpoints")
         try Self.atLeast(1, demoExamples, "--demo-examples")
+        try validateRecipe()
+    }
+
+    /// The official recipe's options: sizes and caps are positive, a step fits in memory, choices do not clash.
+    private func validateRecipe() throws {
+        for (name, value) in [("--sft-batch-size", sftBatchSize), ("--pref-batch-size", prefBatchSize),
+                              ("--sft-max-samples", sftMaxSamples), ("--pref-max-samples", prefMaxSamples)] {
+            if let v = value { try Self.atLeast(1, v, name) }
+        }
+        try Self.atLeast(1, gradAccum, "--grad-accum")
+        let sftStep = (sftBatchSize ?? batchSize).multipliedReportingOverflow(by: gradAccum)
+        let prefStep = (prefBatchSize ?? max(1, batchSize / 2)).multipliedReportingOverflow(by: gradAccum)
+        for (name, step) in [("SFT", sftStep), ("preference", prefStep)] where step.overflow || step.partialValue > Self.largestBatch {
+            throw ValidationError("--grad-accum \(gradAccum): a \(name) step would hold more than \(Self.largestBatch) records")
+        }
+        if sftFromPref != nil && sft != nil {
+            throw ValidationError("give --sft or --sft-from-pref, not both (--sft-from-pref takes SFT data from a preference file)")
+        }
+        if refFront != nil && !stopRule {
+            throw ValidationError("--ref-front adds points to the stop rule's check: give --stop-rule (with --sft-opt and --dpo-opt) too")
+        }
     }
 
     static let largestBatch = 1 << 20
@@ -169,17 +217,25 @@ struct TrainArguments: ParsableArguments {
             maxSteps: maxSteps, maxEvalSteps: maxEvalSteps == -1 ? nil : maxEvalSteps,
             evalEvery: evalEvery > 0 ? evalEvery : nil, checkpointEvery: checkpointEvery, checkpointOnFinish: true,
             keepCheckpoints: keepCheckpoints > 0 ? keepCheckpoints : nil,
-            optima: optima, stopRule: stopRule ? OptimalityStopRule() : nil)
+            optima: optima, stopRule: stopRule ? OptimalityStopRule(referenceFront: try refFront.map(ReferenceFront.read) ?? []) : nil)
         let lora = loraRank > 0 ? LoRAConfig(rank: loraRank, alpha: loraAlpha,
                                              targets: loraTargets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
                                 : nil
-        return RunOptions(
+        var options = RunOptions(
             modelPreset: model == nil ? (preset ?? .demo).rawValue : nil, modelDirectory: model, modelSeed: seed,
             tokenizer: tokenizer, sftData: sft, preferenceData: pref, dataFormat: format?.rawValue, demoExamples: demoExamples,
             template: template?.specification, maxLength: maxLen, evalFraction: evalFraction, dataSeed: seed, strictData: strict,
             batchSize: batchSize, learningRate: lr, warmupSteps: warmup, cosineDecay: cosine, weightDecay: weightDecay,
             maxGradNorm: maxGradNorm, preference: preference.preferenceLoss, lora: lora, training: training)
-            .savingWeights(as: saveDType)
+        options.sftFromPreference = sftFromPref
+        options.sftBatchSize = sftBatchSize
+        options.preferenceBatchSize = prefBatchSize
+        options.gradientAccumulation = gradAccum == 1 ? nil : gradAccum
+        options.sftMaxSamples = sftMaxSamples
+        options.preferenceMaxSamples = prefMaxSamples
+        options.referenceModel = refModel
+        options.referenceFrontFile = refFront
+        return options.savingWeights(as: saveDType)
     }
 
     // Samples: the probe prompts' replies between steps (`sample` events, the dashboard's Samples panel).

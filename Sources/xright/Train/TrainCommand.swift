@@ -40,6 +40,18 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Run in the background (own session; output to RUN_DIR/output.log) and print how to attach to it.")
     var detach = false
 
+    @Option(help: ArgumentHelp("""
+        Start a new run with the options RUN_DIR was started with (read from its run.jsonl header); options given \
+        here or in --config override them. --print-config shows the result.
+        """, valueName: "run-dir"), completion: .directory)
+    var like: String?
+
+    func validate() throws {
+        if like != nil, resume != nil {
+            throw ValidationError("--like starts a new run from another run's options; --resume continues a run: give one of them")
+        }
+    }
+
     func run() throws {
         if detach {
             let chosen = resume ?? options.runDir

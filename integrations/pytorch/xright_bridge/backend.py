@@ -15,7 +15,8 @@ class Metrics(dict):
 
 class TorchBackend:
     def __init__(self, model, reference, optimizer, preference, pad_id, collective, max_grad_norm=1.0,
-                 learning_rate=5e-5, warmup_steps=0, eval_batch_size=16, held_out_sft=(), held_out_pairs=()):
+                 learning_rate=5e-5, warmup_steps=0, eval_batch_size=16, held_out_sft=(), held_out_pairs=(),
+                 micro_batches=1):
         self.model, self.reference, self.optimizer = model, reference, optimizer
         self.preference, self.pad_id, self.c = preference, pad_id, collective
         self.max_grad_norm, self.base_lr, self.warmup = max_grad_norm, learning_rate, warmup_steps
@@ -23,6 +24,8 @@ class TorchBackend:
         self.held_out_sft, self.held_out_pairs = list(held_out_sft), list(held_out_pairs)
         self.trainable = [p for p in model.parameters() if p.requires_grad]
         self.reference_cache = {}   # pair id → (log π_ref(chosen), log π_ref(rejected)); held-out ids < 0
+        # Gradient accumulation: each rank computes its share of a batch in this many slices, one after the other.
+        self.micro_batches = micro_batches
         self.updates = 0
 
     @property
@@ -40,6 +43,8 @@ class TorchBackend:
         """Pre-update metrics of a global batch of examples; with `weight`, accumulates weight · ∇f_sft where
         f_sft = −Σ log p / (scored tokens of the whole batch)."""
         local = self._share(examples)
+        if self.micro_batches > 1:
+            return self._sft_accumulated(local, weight)
         with torch.set_grad_enabled(weight is not None):
             if local:
                 sums, counts = sequence_logps(self.model, local, self.pad_id, self.c.device)
@@ -50,6 +55,21 @@ class TorchBackend:
                 [float(local_sum.detach()) if local_sum is not None else 0.0, local_count, token_count(local)])
             if weight is not None and local_sum is not None and total_count > 0:
                 (-weight * local_sum / total_count).backward()
+        return Metrics(loss=-total_sum / max(1, total_count), tokens=int(tokens))
+
+    def _sft_accumulated(self, local, weight):
+        """As `sft`, slice by slice: the global scored-token count is known before any forward pass (it depends
+        on the tokens only), so each slice's gradient is scaled by it and their sum is the whole batch's."""
+        total_count = self.c.all_reduce_sum([scored_tokens(local)])[0]
+        local_sum = 0.0
+        for part in micro_slices(local, self.micro_batches):
+            with torch.set_grad_enabled(weight is not None):
+                sums, _ = sequence_logps(self.model, part, self.pad_id, self.c.device)
+                part_sum = sums.sum()
+                if weight is not None and total_count > 0:
+                    (-weight * part_sum / total_count).backward()
+            local_sum += float(part_sum.detach())
+        total_sum, tokens = self.c.all_reduce_sum([local_sum, token_count(local)])
         return Metrics(loss=-total_sum / max(1, total_count), tokens=int(tokens))
 
     # -- DPO ---------------------------------------------------------------------------------------------------
@@ -97,7 +117,11 @@ class TorchBackend:
             "margin": (chosen - rejected) / n})
 
     def dpo(self, pairs, ids, weight):
-        local = self._pair_terms(self._share(pairs), self._share(ids), weight, len(pairs))
+        mine, my_ids = self._share(pairs), self._share(ids)
+        local = [0.0] * 6
+        # Each slice's gradient is scaled by the global pair count: the slices sum to the batch mean's gradient.
+        for part, part_ids in zip(micro_slices(mine, self.micro_batches), micro_slices(my_ids, self.micro_batches)):
+            local = [a + b for a, b in zip(local, self._pair_terms(part, part_ids, weight, len(pairs)))]
         return self._pair_metrics(self.c.all_reduce_sum(local))
 
     # -- the update ----------------------------------------------------------------------------------------
@@ -157,6 +181,18 @@ class TorchBackend:
                 part = self._pair_terms(mine[start:start + step], my_ids[start:start + step], None, 1)
                 totals = [a + b for a, b in zip(totals, part)]
             return self._pair_metrics(self.c.all_reduce_sum(totals))
+
+
+def micro_slices(items, parts):
+    """`items` in `parts` contiguous slices as even as they can be (fewer when there are fewer items), as the
+    Swift engine slices them (EngineBackend.microBatchRanges)."""
+    n = max(1, min(parts, len(items)))
+    return [items[k * len(items) // n:(k + 1) * len(items) // n] for k in range(n)]
+
+
+def scored_tokens(sequences):
+    """Tokens the loss covers, as `pad_batch` labels them: positions max(1, response_start) … len − 1."""
+    return sum(max(0, len(s.ids) - max(1, s.response_start)) for s in sequences)
 
 
 class _Same:

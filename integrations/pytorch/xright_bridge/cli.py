@@ -55,6 +55,13 @@ def parser():
                         "--threads and --telemetry-seconds may be given); appends to its run.jsonl.")
     t.add_argument("--sft", help="SFT data (alpaca or prompt/response; JSON array or JSONL, gzip ok).")
     t.add_argument("--pref", help="Preference data (prompt/chosen/rejected, hh or sharegpt).")
+    t.add_argument("--sft-from-pref", metavar="FILE",
+                   help="SFT on the chosen responses of this preference file (the official recipe's reference stage, "
+                        "train_sft_pref); instead of --sft.")
+    t.add_argument("--sft-max-samples", type=_positive("--sft-max-samples"),
+                   help="Use only the first N SFT records (before the held-out split).")
+    t.add_argument("--pref-max-samples", type=_positive("--pref-max-samples"),
+                   help="Use only the first N preference records (before the held-out split).")
     t.add_argument("--format", choices=("alpaca", "prompt-response", "prompt-chosen-rejected", "hh", "sharegpt"),
                    help="Record format (default: detected from the first record's keys).")
     t.add_argument("--template", default="xright", help="xright, raw, alpaca, hh, or a custom text with {prompt}.")
@@ -76,6 +83,15 @@ def parser():
     t.add_argument("--stop-epsilon", type=float, help="Stop when a held-out loss is within ε of its optimum.")
     t.add_argument("--batch-size", type=_positive("--batch-size"), default=16,
                    help="Global SFT batch (DPO: half as many pairs), split over the ranks.")
+    t.add_argument("--sft-batch-size", type=_positive("--sft-batch-size"),
+                   help="Global SFT sequences per micro-batch (default: --batch-size).")
+    t.add_argument("--pref-batch-size", type=_positive("--pref-batch-size"),
+                   help="Global preference pairs per micro-batch (default: --batch-size // 2).")
+    t.add_argument("--grad-accum", type=_positive("--grad-accum"), default=1,
+                   help="Micro-batches per optimizer step (gradients summed: the update of N × the batch).")
+    t.add_argument("--ref-model", metavar="DIR",
+                   help="DPO's reference policy: a Hugging Face model directory, or a run directory (its final/ "
+                        "model). Default: the policy's starting weights.")
     t.add_argument("--lr", type=float, default=5e-5)
     t.add_argument("--warmup", type=int, default=0)
     t.add_argument("--weight-decay", type=float, default=0.0)

@@ -14,7 +14,7 @@ RESUMABLE_OVERRIDES = ("threads", "telemetry_seconds")
 # Not part of what a run is.
 NOT_RECORDED = ("command", "resume", "run_dir")
 # Recorded as absolute paths: a resume may be launched from another directory.
-PATH_OPTIONS = ("model", "tokenizer", "sft", "pref")
+PATH_OPTIONS = ("model", "tokenizer", "sft", "pref", "sft_from_pref", "ref_model")
 
 
 def save_args(run_dir, args):
@@ -79,7 +79,9 @@ class ResumePoint:
                 flag = "--" + {"lam": "lambda"}.get(key, key).replace("_", "-")
                 raise SettingError(flag, "a resumed run keeps the options it was started with "
                                          f"({os.path.join(self.run_dir, ARGS_FILE)}); leave {flag} out")
-        merged = dict(self.recorded)
+        # Options added after the run was started take their defaults (what the run did without them).
+        merged = dict(defaults)
+        merged.update(self.recorded)
         for key in RESUMABLE_OVERRIDES:
             if getattr(args, key) != defaults.get(key):
                 merged[key] = getattr(args, key)

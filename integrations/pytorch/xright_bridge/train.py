@@ -11,7 +11,7 @@ import torch
 from . import __version__
 from .backend import TorchBackend
 from .batches import Batches
-from .data import ExampleTokenizer, PromptTemplate, eos_id_of, is_held_out, read_dataset
+from .data import Example, ExampleTokenizer, PromptTemplate, eos_id_of, is_held_out, read_dataset
 from .distributed import Collective
 from .errors import SettingError
 from .losses import PreferenceLoss
@@ -51,6 +51,49 @@ def training_config(args):
         "stopRule": {"epsilon": args.stop_epsilon, "referenceFront": []} if args.stop_epsilon is not None else None,
         "maxConsecutiveNonFinite": 3,
     }
+
+
+def check_recipe(args):
+    """The official recipe's options (as `xright train`'s): SFT data from one place, a reference that exists."""
+    if args.sft_from_pref is not None and args.sft is not None:
+        raise SettingError("--sft-from-pref", "give --sft or --sft-from-pref, not both (--sft-from-pref takes SFT "
+                                              "data from a preference file)")
+    if args.ref_model is not None:
+        return reference_directory(args.ref_model)
+    return None
+
+
+def reference_directory(path):
+    """--ref-model: a model directory, or a run directory standing for its final model."""
+    if not os.path.isdir(path):
+        raise SettingError("--ref-model", f"{path}: no such directory (expected a model directory or a run directory)")
+    if os.path.isfile(os.path.join(path, "run.jsonl")):
+        final = os.path.join(path, "final")
+        if not os.path.isfile(os.path.join(final, "config.json")):
+            raise SettingError("--ref-model", f"{path}: this run has no final model yet (final/config.json)")
+        return final
+    return path
+
+
+def data_records(objective, args, kind):
+    """(path, records, held-out flags) of one objective. From --sft-from-pref, each pair's chosen response,
+    held out when its pair is (the reference stage never trains on a held-out DPO pair's chosen side)."""
+    skipped = []
+    if objective == "sft" and args.sft_from_pref is not None:
+        path = args.sft_from_pref
+        pairs = read_dataset(path, "preference", args.format, strict=args.strict, skipped=skipped)
+        records = [Example(p.prompt, p.chosen, p.context, p.source) for p in pairs]
+        held = [is_held_out(p, args.eval_fraction, args.data_seed) for p in pairs]
+    else:
+        path = args.sft if objective == "sft" else args.pref
+        if path is None:
+            return None, [], [], skipped
+        records = read_dataset(path, kind, args.format, strict=args.strict, skipped=skipped)
+        held = [is_held_out(r, args.eval_fraction, args.data_seed) for r in records]
+    cap = args.sft_max_samples if objective == "sft" else args.pref_max_samples
+    if cap is not None:
+        records, held = records[:cap], held[:cap]
+    return path, records, held, skipped
 
 
 LLAMA_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -108,6 +151,7 @@ def restore_backend(backend, resume, c):
 
 def train(args):
     config = training_config(args)
+    reference_dir = check_recipe(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     c = Collective()
@@ -127,43 +171,53 @@ def train(args):
 
     probe = make_strategy(args.strategy, 0, 0, 0, args.lam, args.epochs, c)
     sources, held_sft, held_pairs, fingerprints, summary = {"sft": None, "dpo": None}, [], [], {}, []
-    for objective, path, kind in (("sft", args.sft, "sft"), ("dpo", args.pref, "preference")):
+    for objective, kind in (("sft", "sft"), ("dpo", "preference")):
+        path, records, held_flags, skipped = data_records(objective, args, kind)
         if path is None:
             if objective in probe.required:
                 raise SettingError(f"--{'sft' if objective == 'sft' else 'pref'}",
                                    f"{args.strategy} needs {'SFT' if objective == 'sft' else 'preference'} data")
             continue
-        skipped = []
-        records = read_dataset(path, kind, args.format, strict=args.strict, skipped=skipped)
         train_items, held = [], []
-        for r in records:
+        for r, is_held in zip(records, held_flags):
             item = tok.example(r) if kind == "sft" else tok.pair(r)
-            (held if is_held_out(r, args.eval_fraction, args.data_seed) else train_items).append(item)
+            (held if is_held else train_items).append(item)
         if not train_items:
             raise SettingError(path, "no usable training records after the held-out split")
         if objective == "sft":
-            sources["sft"] = Batches(train_items, args.batch_size, args.data_seed + 11)
+            sources["sft"] = Batches(train_items, (args.sft_batch_size or args.batch_size) * args.grad_accum,
+                                     args.data_seed + 11)
             held_sft = held
             fingerprints["sft"] = fingerprint([e.ids for e in train_items])
         else:
-            sources["dpo"] = Batches(train_items, max(1, args.batch_size // 2), args.data_seed + 23)
+            sources["dpo"] = Batches(train_items, (args.pref_batch_size or max(1, args.batch_size // 2)) * args.grad_accum,
+                                     args.data_seed + 23)
             held_pairs = held
             fingerprints["dpo"] = fingerprint([s.ids for p in train_items for s in p])
-        summary.append(f"{objective}: {len(train_items)} training, {len(held)} held-out, {len(skipped)} skipped ({path})")
+        origin = f"chosen responses of {path}" if objective == "sft" and args.sft_from_pref else path
+        summary.append(f"{objective}: {len(train_items)} training, {len(held)} held-out, {len(skipped)} skipped ({origin})")
 
     reference = None
+    if reference_dir is not None:
+        reference = load_model(reference_dir, args.dtype, c.device).eval()
+        if reference.config.vocab_size != model.config.vocab_size:
+            raise SettingError("--ref-model", f"{args.ref_model}: vocab_size {reference.config.vocab_size} differs from "
+                                              f"the policy's {model.config.vocab_size}; the reference must share the "
+                                              "policy's tokenizer")
     if args.lora_r:
         model = load_adapters(model, resume.backend_dir) if resume else attach_lora(model, args)
-    else:
-        # The reference is always the starting weights, also when the policy comes from a checkpoint.
+    elif reference is None:
+        # The reference is the starting weights, also when the policy comes from a checkpoint.
         reference = (load_model(args.model, args.dtype, c.device) if resume else copy.deepcopy(model)).eval()
+    if reference is not None:
         for p in reference.parameters():
             p.requires_grad_(False)
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=args.weight_decay)
     backend = TorchBackend(model, reference, optimizer, PreferenceLoss(args.loss, args.beta, args.label_smoothing),
-                           eos, c, args.max_grad_norm, args.lr, args.warmup, max(2, args.batch_size), held_sft, held_pairs)
+                           eos, c, args.max_grad_norm, args.lr, args.warmup, max(2, args.batch_size), held_sft, held_pairs,
+                           micro_batches=args.grad_accum)
     if not held_sft or not held_pairs:
         config["evalEvery"], config["stopRule"] = None, None
     if resume:
@@ -186,6 +240,10 @@ def train(args):
             "trainable_parameters": str(sum(p.numel() for p in trainable)),
             "gpu": "nvml" if telemetry.available else telemetry.reason, "host": socket.gethostname(),
             "data": "; ".join(summary),
+            "referenceModel": os.path.abspath(reference_dir) if reference_dir else "the policy's starting weights",
+            "sftBatchSize": str(args.sft_batch_size or args.batch_size),
+            "prefBatchSize": str(args.pref_batch_size or max(1, args.batch_size // 2)),
+            "gradAccum": str(args.grad_accum),
         },
     }
 
