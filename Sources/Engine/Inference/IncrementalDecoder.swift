@@ -57,6 +57,13 @@ struct DecoderWeights {
     func optional(_ name: String) -> UnsafeMutablePointer<Float>? {
         parameters.entry(name) == nil ? nil : self(name)
     }
+
+    /// out (+)= input · Wᵀ + b for the layer at `path` (`path.weight`, and `path.bias` where the model has one).
+    func linear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ path: String,
+                _ rows: Int, _ inF: Int, _ outF: Int, accumulate: Bool = false) {
+        Linear.forward(out: out, input: input, weight: self(path + ".weight"), bias: optional(path + ".bias"),
+                       rows: rows, inFeatures: inF, outFeatures: outF, accumulate: accumulate)
+    }
 }
 
 /// Scratch activations for `rows` tokens, grown on demand (the prompt once, then one row per step).
