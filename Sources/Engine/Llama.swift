@@ -65,29 +65,14 @@ public final class Llama: @unchecked Sendable {
 
     /// Hugging Face's initialisation: N(0, std) weights, zero biases, RMSNorm weight 1 (seeded).
     public func initializeRandomly(seed: UInt64, std: Float = 0.02) {
-        var rng = SeededRandom(seed: seed)
-        for e in parameters.entries {
-            let p = parameters.values.pointer + e.offset
-            if e.name.hasSuffix("norm.weight") {
-                p.update(repeating: 1, count: e.count)
-            } else if e.name.hasSuffix(".bias") {
-                p.update(repeating: 0, count: e.count)
-            } else {
-                for i in 0..<e.count { p[i] = rng.nextGaussian() * std }
-            }
-        }
+        parameters.initializeLikeHuggingFace(seed: seed, std: std)
     }
 
     /// Adds LoRA adapters and freezes the base weights (they leave the optimizer: no gradient storage).
     public func attachAdapters(_ lora: LoRAConfig, seed: UInt64) throws {
-        var lora = lora
-        if lora.targets.isEmpty { lora.targets = Self.defaultLoRATargets }
-        try lora.validate()
-        try lora.validateTargets(Self.adaptableLayers, architecture: "Llama")
-        let adapters = LoRAAdapters(config: lora, layerPrefixes: linears.layerPrefixes, sites: linears.sites)
-        adapters.initialize(seed: seed)
-        linears.attach(adapters)
-        parameters.setTrainable(false)
+        try linears.attachAdapters(lora, seed: seed, adaptableLayers: Self.adaptableLayers,
+                                   defaultTargets: Self.defaultLoRATargets, architecture: "Llama",
+                                   freezing: parameters)
     }
 
     /// The parameters the optimizer updates: the adapters when attached, otherwise the whole model.
