@@ -82,17 +82,12 @@ public final class GPTNeoX: @unchecked Sendable {
     public func forward(_ batch: TokenBatch) -> [Float] {
         let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
         let H = c.numHeads, D = c.headSize
-        precondition(N > 0, "empty batch")
-        precondition(batch.sequences.lengths.max()! <= c.maxPositions,
-                     "sequence longer than max_position_embeddings \(c.maxPositions)")
-        rotary = rotary.covering(batch.sequences.lengths.max()!, limit: c.maxPositions)
+        rotary = rotary.covering(batch, maxPositions: c.maxPositions)
         let ws = workspace
         ws.reserve(config: c, batch: batch)
         linears.reserve(tokens: N)
-        batch.ids.withUnsafeBufferPointer { ids in
-            Embedding.forward(out: ws.residual[0].pointer, ids: ids.baseAddress!,
-                              table: parameters.value("gpt_neox.embed_in.weight"), rows: N, channels: C)
-        }
+        Embedding.forward(out: ws.residual[0].pointer, batch: batch,
+                          table: parameters.value("gpt_neox.embed_in.weight"), channels: C)
         let eps = Float(c.layerNormEps)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in 0..<c.numLayers {
@@ -194,11 +189,7 @@ public final class GPTNeoX: @unchecked Sendable {
                 swap(&dres, &dnext)
             }
         }
-        if let dTable = g("gpt_neox.embed_in.weight") {
-            batch.ids.withUnsafeBufferPointer { ids in
-                Embedding.backward(dTable: dTable, dOut: dres.pointer, ids: ids.baseAddress!, rows: N, channels: C)
-            }
-        }
+        Embedding.backward(dTable: g("gpt_neox.embed_in.weight"), dOut: dres.pointer, batch: batch, channels: C)
     }
 
     // MARK: Linear layers (with optional LoRA)

@@ -89,17 +89,12 @@ public final class Llama: @unchecked Sendable {
     public func forward(_ batch: TokenBatch) -> [Float] {
         let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
         let H = c.numHeads, KV = c.numKVHeads, D = c.headDim
-        precondition(N > 0, "empty batch")
-        precondition(batch.sequences.lengths.max()! <= c.maxPositions,
-                     "sequence longer than max_position_embeddings \(c.maxPositions)")
-        rotary = rotary.covering(batch.sequences.lengths.max()!, limit: c.maxPositions)
+        rotary = rotary.covering(batch, maxPositions: c.maxPositions)
         let ws = workspace
         ws.reserve(config: c, batch: batch)
         linears.reserve(tokens: N)
-        batch.ids.withUnsafeBufferPointer { ids in
-            Embedding.forward(out: ws.residual[0].pointer, ids: ids.baseAddress!,
-                              table: parameters.value("model.embed_tokens.weight"), rows: N, channels: C)
-        }
+        Embedding.forward(out: ws.residual[0].pointer, batch: batch,
+                          table: parameters.value("model.embed_tokens.weight"), channels: C)
         let eps = Float(c.rmsNormEps)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in 0..<c.numLayers {
@@ -192,11 +187,7 @@ public final class Llama: @unchecked Sendable {
                 swap(&dres, &dnext)
             }
         }
-        if let dTable = g("model.embed_tokens.weight") {
-            batch.ids.withUnsafeBufferPointer { ids in
-                Embedding.backward(dTable: dTable, dOut: dres.pointer, ids: ids.baseAddress!, rows: N, channels: C)
-            }
-        }
+        Embedding.backward(dTable: g("model.embed_tokens.weight"), dOut: dres.pointer, batch: batch, channels: C)
     }
 
     // MARK: Linear layers (with optional LoRA)

@@ -1,5 +1,7 @@
-/// The setup steps every architecture here shares before training: Hugging Face's initialisation and attaching
-/// LoRA adapters to the block linears. The model types call these with their own names and targets.
+// Steps GPT-NeoX and Llama take alike, written once: Hugging Face's initialisation, attaching LoRA adapters to
+// the block linears, and, at each step, checking a batch against the positions and the embedding lookup and its
+// backward. The model types call these with their own parameter names and targets.
+
 extension ParameterSet {
     /// Hugging Face's initialisation: N(0, std) weights, zero biases, norm weights 1 (LayerNorm and RMSNorm:
     /// the names ending in `norm.weight`). Seeded; draws in storage order, so a seed gives one model.
@@ -31,5 +33,36 @@ extension BlockLinears {
         adapters.initialize(seed: seed)
         attach(adapters)
         base.setTrainable(false)
+    }
+}
+
+extension RotaryTable {
+    /// Checks that `batch` fits a model of `maxPositions` positions (not empty, no longer sequence) and returns
+    /// the table grown to cover its longest sequence.
+    func covering(_ batch: TokenBatch, maxPositions: Int) -> RotaryTable {
+        precondition(batch.tokenCount > 0, "empty batch")
+        let longest = batch.sequences.lengths.max()!
+        precondition(longest <= maxPositions, "sequence longer than max_position_embeddings \(maxPositions)")
+        return covering(longest, limit: maxPositions)
+    }
+}
+
+extension Embedding {
+    /// The rows of `table` for the batch's tokens into `out` [tokens, channels].
+    static func forward(out: UnsafeMutablePointer<Float>, batch: TokenBatch, table: UnsafePointer<Float>,
+                        channels: Int) {
+        batch.ids.withUnsafeBufferPointer { ids in
+            forward(out: out, ids: ids.baseAddress!, table: table, rows: batch.tokenCount, channels: channels)
+        }
+    }
+
+    /// Accumulates `dOut` [tokens, channels] into the table rows of the batch's tokens; nothing when the table
+    /// is frozen (`dTable` nil).
+    static func backward(dTable: UnsafeMutablePointer<Float>?, dOut: UnsafePointer<Float>, batch: TokenBatch,
+                         channels: Int) {
+        guard let dTable else { return }
+        batch.ids.withUnsafeBufferPointer { ids in
+            backward(dTable: dTable, dOut: dOut, ids: ids.baseAddress!, rows: batch.tokenCount, channels: channels)
+        }
     }
 }
