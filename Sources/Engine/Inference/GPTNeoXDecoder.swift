@@ -25,12 +25,9 @@ final class GPTNeoXDecoder: IncrementalDecoder {
     func feed(_ ids: [Int], allPositions: Bool) -> [Float] {
         let c = config, N = ids.count, C = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize
         let H = c.numHeads, D = c.headSize
-        precondition(N > 0 && cache.count + N <= cache.capacity, "KV cache overflow")
         scratch.reserve(N)
         let s = scratch, x = s[S.x], eps = Float(c.layerNormEps)
-        let table = w("gpt_neox.embed_in.weight")
-        for (t, id) in ids.enumerated() { (x + t * C).update(from: table + id * C, count: C) }
-        let positions = (0..<N).map { Int32(cache.count + $0) }
+        let positions = w.embed(ids, table: "gpt_neox.embed_in.weight", into: x, channels: C, cache: cache)
         let mean = FloatBuffer(count: N), rstd = FloatBuffer(count: N)
         func norm(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ name: String, _ rows: Int) {
             LayerNorm.forward(out: out, mean: mean.pointer, rstd: rstd.pointer, input: input,

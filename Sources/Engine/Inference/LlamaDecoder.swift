@@ -28,12 +28,9 @@ final class LlamaDecoder: IncrementalDecoder {
     func feed(_ ids: [Int], allPositions: Bool) -> [Float] {
         let c = config, N = ids.count, C = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize
         let H = c.numHeads, KV = c.numKVHeads, D = c.headDim
-        precondition(N > 0 && cache.count + N <= cache.capacity, "KV cache overflow")
         scratch.reserve(N)
         let s = scratch, x = s[S.x], eps = Float(c.rmsNormEps)
-        let table = w("model.embed_tokens.weight")
-        for (t, id) in ids.enumerated() { (x + t * C).update(from: table + id * C, count: C) }
-        let positions = (0..<N).map { Int32(cache.count + $0) }
+        let positions = w.embed(ids, table: "model.embed_tokens.weight", into: x, channels: C, cache: cache)
         let rstd = FloatBuffer(count: N)
         positions.withUnsafeBufferPointer { pos in
             for l in 0..<c.numLayers {
