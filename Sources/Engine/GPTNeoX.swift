@@ -11,6 +11,7 @@ public final class GPTNeoX: @unchecked Sendable {
     public var adapters: LoRAAdapters? { linears.adapters }
     private(set) var rotary: RotaryTable
     private var workspace = Workspace()
+    private let head: LanguageModelHead
     private let names: [LayerNames]
     private let linears: BlockLinears
 
@@ -53,35 +54,21 @@ public final class GPTNeoX: @unchecked Sendable {
         rotary = RotaryTable(headSize: config.headSize, rotaryPct: config.rotaryPct, base: config.rotaryBase,
                              maxPositions: min(config.maxPositions, RotaryTable.initialPositions))
         names = (0..<config.numLayers).map { LayerNames(layer: $0) }
+        head = LanguageModelHead(channels: config.hiddenSize, vocab: config.vocabSize)
         linears = BlockLinears(layerPrefixes: (0..<config.numLayers).map { "gpt_neox.layers.\($0)." },
                                sites: Self.sites(config))
     }
 
     /// Hugging Face's initialisation: N(0, 0.02) weights, zero biases, LayerNorm weight 1 (seeded).
     public func initializeRandomly(seed: UInt64, std: Float = 0.02) {
-        var rng = SeededRandom(seed: seed)
-        for e in parameters.entries {
-            let p = parameters.values.pointer + e.offset
-            if e.name.hasSuffix("layernorm.weight") || e.name.hasSuffix("layer_norm.weight") {
-                p.update(repeating: 1, count: e.count)
-            } else if e.name.hasSuffix(".bias") {
-                p.update(repeating: 0, count: e.count)
-            } else {
-                for i in 0..<e.count { p[i] = rng.nextGaussian() * std }
-            }
-        }
+        parameters.initializeLikeHuggingFace(seed: seed, std: std)
     }
 
     /// Adds LoRA adapters and freezes the base weights (they leave the optimizer: no gradient storage).
     public func attachAdapters(_ lora: LoRAConfig, seed: UInt64) throws {
-        var lora = lora
-        if lora.targets.isEmpty { lora.targets = Self.defaultLoRATargets }
-        try lora.validate()
-        try lora.validateTargets(Self.adaptableLayers, architecture: "GPT-NeoX")
-        let adapters = LoRAAdapters(config: lora, layerPrefixes: linears.layerPrefixes, sites: linears.sites)
-        adapters.initialize(seed: seed)
-        linears.attach(adapters)
-        parameters.setTrainable(false)
+        try linears.attachAdapters(lora, seed: seed, adaptableLayers: Self.adaptableLayers,
+                                   defaultTargets: Self.defaultLoRATargets, architecture: "GPT-NeoX",
+                                   freezing: parameters)
     }
 
     /// The parameters the optimizer updates: the adapters when attached, otherwise the whole model.
@@ -94,18 +81,13 @@ public final class GPTNeoX: @unchecked Sendable {
     @discardableResult
     public func forward(_ batch: TokenBatch) -> [Float] {
         let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
-        let H = c.numHeads, D = c.headSize, V = c.vocabSize
-        precondition(N > 0, "empty batch")
-        precondition(batch.sequences.lengths.max()! <= c.maxPositions,
-                     "sequence longer than max_position_embeddings \(c.maxPositions)")
-        rotary = rotary.covering(batch.sequences.lengths.max()!, limit: c.maxPositions)
+        let H = c.numHeads, D = c.headSize
+        rotary = rotary.covering(batch, maxPositions: c.maxPositions)
         let ws = workspace
         ws.reserve(config: c, batch: batch)
         linears.reserve(tokens: N)
-        batch.ids.withUnsafeBufferPointer { ids in
-            Embedding.forward(out: ws.residual[0].pointer, ids: ids.baseAddress!,
-                              table: parameters.value("gpt_neox.embed_in.weight"), rows: N, channels: C)
-        }
+        Embedding.forward(out: ws.residual[0].pointer, batch: batch,
+                          table: parameters.value("gpt_neox.embed_in.weight"), channels: C)
         let eps = Float(c.layerNormEps)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in 0..<c.numLayers {
@@ -137,53 +119,27 @@ public final class GPTNeoX: @unchecked Sendable {
         LayerNorm.forward(out: ws.lnf.pointer, mean: ws.lnfMean.pointer, rstd: ws.lnfRstd.pointer, input: last,
                           weight: parameters.value("gpt_neox.final_layer_norm.weight"),
                           bias: parameters.value("gpt_neox.final_layer_norm.bias"), rows: N, channels: C, eps: eps)
-        Linear.forward(out: ws.logits.pointer, input: ws.lnf.pointer, weight: parameters.value("embed_out.weight"),
-                       bias: nil, rows: N, inFeatures: C, outFeatures: V)
-        batch.targets.withUnsafeBufferPointer { targets in
-            LogProbs.forward(logProbs: ws.logProbs.pointer, lse: ws.lse.pointer, logits: ws.logits.pointer,
-                             targets: targets.baseAddress!, rows: N, vocab: V)
-        }
-        ws.lastBatch = batch
-        ws.logitsValid = true
-        return Array(UnsafeBufferPointer(start: ws.logProbs.pointer, count: N))
+        return head.forward(batch, hidden: ws.lnf.pointer, weight: parameters.value("embed_out.weight"))
     }
 
     /// The logits of the last forward pass, [tokens, vocab] (gone once `backward` ran).
-    public func lastLogits() -> [Float] {
-        precondition(workspace.logitsValid, "logits are consumed by backward; run forward again")
-        let n = workspace.lastBatch!.tokenCount * config.vocabSize
-        return Array(UnsafeBufferPointer(start: workspace.logits.pointer, count: n))
-    }
+    public func lastLogits() -> [Float] { head.lastLogits() }
 
     // MARK: Backward
 
     /// Accumulates into the trainable parameters' gradients the gradient of Σ_t dLogProbs[t] · logp_t
     /// for the last forward pass. Any loss built from per-token log-probs (SFT, DPO) reaches the model this way.
     public func backward(dLogProbs: [Float]) {
-        guard let batch = workspace.lastBatch, workspace.logitsValid else {
-            preconditionFailure("backward needs a forward pass first")
-        }
-        precondition(dLogProbs.count == batch.tokenCount, "one gradient per token")
-        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
-        let H = c.numHeads, D = c.headSize, V = c.vocabSize
         let ws = workspace
         let g = { (name: String) in self.parameters.gradient(name) }
-        // Logits gradient, in place over the logits.
-        batch.targets.withUnsafeBufferPointer { targets in
-            dLogProbs.withUnsafeBufferPointer { dlp in
-                LogProbs.backward(dLogits: ws.logits.pointer, logits: ws.logits.pointer, lse: ws.lse.pointer,
-                                  targets: targets.baseAddress!, dLogProbs: dlp.baseAddress!, rows: N, vocab: V)
-            }
-        }
-        ws.logitsValid = false
+        let (batch, dLnf) = head.backward(dLogProbs: dLogProbs, hidden: ws.lnf.pointer,
+                                          weight: parameters.value("embed_out.weight"), dWeight: g("embed_out.weight"))
+        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
+        let H = c.numHeads, D = c.headSize
         var dres = ws.dResidualA, dnext = ws.dResidualB
-        ws.dLnf.zero()
-        Linear.backward(dInput: ws.dLnf.pointer, dWeight: g("embed_out.weight"), dBias: nil, dOut: ws.logits.pointer,
-                        input: ws.lnf.pointer, weight: parameters.value("embed_out.weight"),
-                        rows: N, inFeatures: C, outFeatures: V)
         dres.zero()
         LayerNorm.backward(dInput: dres.pointer, dWeight: g("gpt_neox.final_layer_norm.weight"),
-                           dBias: g("gpt_neox.final_layer_norm.bias"), dOut: ws.dLnf.pointer,
+                           dBias: g("gpt_neox.final_layer_norm.bias"), dOut: dLnf,
                            input: ws.residual[c.numLayers].pointer,
                            weight: parameters.value("gpt_neox.final_layer_norm.weight"),
                            mean: ws.lnfMean.pointer, rstd: ws.lnfRstd.pointer, rows: N, channels: C)
@@ -233,11 +189,7 @@ public final class GPTNeoX: @unchecked Sendable {
                 swap(&dres, &dnext)
             }
         }
-        if let dTable = g("gpt_neox.embed_in.weight") {
-            batch.ids.withUnsafeBufferPointer { ids in
-                Embedding.backward(dTable: dTable, dOut: dres.pointer, ids: ids.baseAddress!, rows: N, channels: C)
-            }
-        }
+        Embedding.backward(dTable: g("gpt_neox.embed_in.weight"), dOut: dres.pointer, batch: batch, channels: C)
     }
 
     // MARK: Linear layers (with optional LoRA)
@@ -290,13 +242,10 @@ private final class Workspace {
     var residual: [FloatBuffer] = []
     var layers: [Layer] = []
     var lnf = FloatBuffer(count: 0), lnfMean = FloatBuffer(count: 0), lnfRstd = FloatBuffer(count: 0)
-    var logits = FloatBuffer(count: 0), lse = FloatBuffer(count: 0), logProbs = FloatBuffer(count: 0)
     var dResidualA = FloatBuffer(count: 0), dResidualB = FloatBuffer(count: 0), dMid = FloatBuffer(count: 0)
-    var dLn = FloatBuffer(count: 0), dLnf = FloatBuffer(count: 0), dAttn = FloatBuffer(count: 0)
+    var dLn = FloatBuffer(count: 0), dAttn = FloatBuffer(count: 0)
     var dQkv = FloatBuffer(count: 0), dGelu = FloatBuffer(count: 0), dFc = FloatBuffer(count: 0)
     var attentionScratch = FloatBuffer(count: 0)
-    var lastBatch: TokenBatch?
-    var logitsValid = false
 
     func reserve(config c: GPTNeoXConfig, batch: TokenBatch) {
         let N = batch.tokenCount, A = batch.sequences.attentionSize, longest = batch.sequences.lengths.max()!
@@ -308,10 +257,9 @@ private final class Workspace {
         residual = (0...c.numLayers).map { _ in FloatBuffer(count: n * C) }
         layers = (0..<c.numLayers).map { _ in Layer(N: n, c: c, attention: a) }
         lnf = FloatBuffer(count: n * C); lnfMean = FloatBuffer(count: n); lnfRstd = FloatBuffer(count: n)
-        logits = FloatBuffer(count: n * c.vocabSize); lse = FloatBuffer(count: n); logProbs = FloatBuffer(count: n)
         dResidualA = FloatBuffer(count: n * C); dResidualB = FloatBuffer(count: n * C)
         dMid = FloatBuffer(count: c.useParallelResidual ? 0 : n * C)
-        dLn = FloatBuffer(count: n * C); dLnf = FloatBuffer(count: n * C); dAttn = FloatBuffer(count: n * C)
+        dLn = FloatBuffer(count: n * C); dAttn = FloatBuffer(count: n * C)
         dQkv = FloatBuffer(count: n * 3 * C); dGelu = FloatBuffer(count: n * I); dFc = FloatBuffer(count: n * I)
         attentionScratch = FloatBuffer(count: max(1, EngineThreads.count) * m * m)
         tokenCapacity = n; attentionCapacity = a; longestCapacity = m

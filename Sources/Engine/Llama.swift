@@ -11,6 +11,7 @@ public final class Llama: @unchecked Sendable {
     public var adapters: LoRAAdapters? { linears.adapters }
     private(set) var rotary: RotaryTable
     private let workspace = Workspace()
+    private let head: LanguageModelHead
     private let names: [LayerNames]
     private let linears: BlockLinears
     private let outputName: String
@@ -59,33 +60,19 @@ public final class Llama: @unchecked Sendable {
         names = (0..<config.numLayers).map { LayerNames(layer: $0) }
         linears = BlockLinears(layerPrefixes: (0..<config.numLayers).map(Self.layerPrefix), sites: Self.sites(config))
         outputName = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
+        head = LanguageModelHead(channels: config.hiddenSize, vocab: config.vocabSize)
     }
 
     /// Hugging Face's initialisation: N(0, std) weights, zero biases, RMSNorm weight 1 (seeded).
     public func initializeRandomly(seed: UInt64, std: Float = 0.02) {
-        var rng = SeededRandom(seed: seed)
-        for e in parameters.entries {
-            let p = parameters.values.pointer + e.offset
-            if e.name.hasSuffix("norm.weight") {
-                p.update(repeating: 1, count: e.count)
-            } else if e.name.hasSuffix(".bias") {
-                p.update(repeating: 0, count: e.count)
-            } else {
-                for i in 0..<e.count { p[i] = rng.nextGaussian() * std }
-            }
-        }
+        parameters.initializeLikeHuggingFace(seed: seed, std: std)
     }
 
     /// Adds LoRA adapters and freezes the base weights (they leave the optimizer: no gradient storage).
     public func attachAdapters(_ lora: LoRAConfig, seed: UInt64) throws {
-        var lora = lora
-        if lora.targets.isEmpty { lora.targets = Self.defaultLoRATargets }
-        try lora.validate()
-        try lora.validateTargets(Self.adaptableLayers, architecture: "Llama")
-        let adapters = LoRAAdapters(config: lora, layerPrefixes: linears.layerPrefixes, sites: linears.sites)
-        adapters.initialize(seed: seed)
-        linears.attach(adapters)
-        parameters.setTrainable(false)
+        try linears.attachAdapters(lora, seed: seed, adaptableLayers: Self.adaptableLayers,
+                                   defaultTargets: Self.defaultLoRATargets, architecture: "Llama",
+                                   freezing: parameters)
     }
 
     /// The parameters the optimizer updates: the adapters when attached, otherwise the whole model.
@@ -100,19 +87,14 @@ public final class Llama: @unchecked Sendable {
     /// Keeps what `backward` needs; call `backward` before the next `forward` if you want gradients.
     @discardableResult
     public func forward(_ batch: TokenBatch) -> [Float] {
-        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize
+        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
         let H = c.numHeads, KV = c.numKVHeads, D = c.headDim
-        precondition(N > 0, "empty batch")
-        precondition(batch.sequences.lengths.max()! <= c.maxPositions,
-                     "sequence longer than max_position_embeddings \(c.maxPositions)")
-        rotary = rotary.covering(batch.sequences.lengths.max()!, limit: c.maxPositions)
+        rotary = rotary.covering(batch, maxPositions: c.maxPositions)
         let ws = workspace
         ws.reserve(config: c, batch: batch)
         linears.reserve(tokens: N)
-        batch.ids.withUnsafeBufferPointer { ids in
-            Embedding.forward(out: ws.residual[0].pointer, ids: ids.baseAddress!,
-                              table: parameters.value("model.embed_tokens.weight"), rows: N, channels: C)
-        }
+        Embedding.forward(out: ws.residual[0].pointer, batch: batch,
+                          table: parameters.value("model.embed_tokens.weight"), channels: C)
         let eps = Float(c.rmsNormEps)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in 0..<c.numLayers {
@@ -144,50 +126,26 @@ public final class Llama: @unchecked Sendable {
         }
         RMSNorm.forward(out: ws.lnf.pointer, rstd: ws.lnfRstd.pointer, input: ws.residual[c.numLayers].pointer,
                         weight: parameters.value("model.norm.weight"), rows: N, channels: C, eps: eps)
-        Linear.forward(out: ws.logits.pointer, input: ws.lnf.pointer, weight: parameters.value(outputName),
-                       bias: nil, rows: N, inFeatures: C, outFeatures: V)
-        batch.targets.withUnsafeBufferPointer { targets in
-            LogProbs.forward(logProbs: ws.logProbs.pointer, lse: ws.lse.pointer, logits: ws.logits.pointer,
-                             targets: targets.baseAddress!, rows: N, vocab: V)
-        }
-        ws.lastBatch = batch
-        ws.logitsValid = true
-        return Array(UnsafeBufferPointer(start: ws.logProbs.pointer, count: N))
+        return head.forward(batch, hidden: ws.lnf.pointer, weight: parameters.value(outputName))
     }
 
     /// The logits of the last forward pass, [tokens, vocab] (gone once `backward` ran).
-    public func lastLogits() -> [Float] {
-        precondition(workspace.logitsValid, "logits are consumed by backward; run forward again")
-        let n = workspace.lastBatch!.tokenCount * config.vocabSize
-        return Array(UnsafeBufferPointer(start: workspace.logits.pointer, count: n))
-    }
+    public func lastLogits() -> [Float] { head.lastLogits() }
 
     // MARK: Backward
 
     /// Accumulates into the trainable parameters' gradients the gradient of Σ_t dLogProbs[t] · logp_t
     /// for the last forward pass.
     public func backward(dLogProbs: [Float]) {
-        guard let batch = workspace.lastBatch, workspace.logitsValid else {
-            preconditionFailure("backward needs a forward pass first")
-        }
-        precondition(dLogProbs.count == batch.tokenCount, "one gradient per token")
-        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize
-        let H = c.numHeads, KV = c.numKVHeads, D = c.headDim
         let ws = workspace
         let g = { (name: String) in self.parameters.gradient(name) }
-        batch.targets.withUnsafeBufferPointer { targets in
-            dLogProbs.withUnsafeBufferPointer { dlp in
-                LogProbs.backward(dLogits: ws.logits.pointer, logits: ws.logits.pointer, lse: ws.lse.pointer,
-                                  targets: targets.baseAddress!, dLogProbs: dlp.baseAddress!, rows: N, vocab: V)
-            }
-        }
-        ws.logitsValid = false
+        let (batch, dLnf) = head.backward(dLogProbs: dLogProbs, hidden: ws.lnf.pointer,
+                                          weight: parameters.value(outputName), dWeight: g(outputName))
+        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
+        let H = c.numHeads, KV = c.numKVHeads, D = c.headDim
         var dres = ws.dResidualA, dnext = ws.dResidualB
-        ws.dLnf.zero()
-        Linear.backward(dInput: ws.dLnf.pointer, dWeight: g(outputName), dBias: nil, dOut: ws.logits.pointer,
-                        input: ws.lnf.pointer, weight: parameters.value(outputName), rows: N, inFeatures: C, outFeatures: V)
         dres.zero()
-        RMSNorm.backward(dInput: dres.pointer, dWeight: g("model.norm.weight"), dOut: ws.dLnf.pointer,
+        RMSNorm.backward(dInput: dres.pointer, dWeight: g("model.norm.weight"), dOut: dLnf,
                          input: ws.residual[c.numLayers].pointer, weight: parameters.value("model.norm.weight"),
                          rstd: ws.lnfRstd.pointer, rows: N, channels: C)
         batch.positions.withUnsafeBufferPointer { positions in
@@ -229,11 +187,7 @@ public final class Llama: @unchecked Sendable {
                 swap(&dres, &dnext)
             }
         }
-        if let dTable = g("model.embed_tokens.weight") {
-            batch.ids.withUnsafeBufferPointer { ids in
-                Embedding.backward(dTable: dTable, dOut: dres.pointer, ids: ids.baseAddress!, rows: N, channels: C)
-            }
-        }
+        Embedding.backward(dTable: g("model.embed_tokens.weight"), dOut: dres.pointer, batch: batch, channels: C)
     }
 
     // MARK: Linear layers (with optional LoRA)
@@ -279,14 +233,11 @@ private final class Workspace {
     var residual: [FloatBuffer] = []
     var layers: [Layer] = []
     var lnf = FloatBuffer(count: 0), lnfRstd = FloatBuffer(count: 0)
-    var logits = FloatBuffer(count: 0), lse = FloatBuffer(count: 0), logProbs = FloatBuffer(count: 0)
     var dResidualA = FloatBuffer(count: 0), dResidualB = FloatBuffer(count: 0), dMid = FloatBuffer(count: 0)
-    var dLn = FloatBuffer(count: 0), dLnf = FloatBuffer(count: 0), dAttn = FloatBuffer(count: 0)
+    var dLn = FloatBuffer(count: 0), dAttn = FloatBuffer(count: 0)
     var dQ = FloatBuffer(count: 0), dK = FloatBuffer(count: 0), dV = FloatBuffer(count: 0)
     var dAct = FloatBuffer(count: 0), dGate = FloatBuffer(count: 0)
     var attentionScratch = FloatBuffer(count: 0)
-    var lastBatch: TokenBatch?
-    var logitsValid = false
 
     func reserve(config c: LlamaConfig, batch: TokenBatch) {
         let N = batch.tokenCount, A = batch.sequences.attentionSize, longest = batch.sequences.lengths.max()!
@@ -299,9 +250,8 @@ private final class Workspace {
         residual = (0...c.numLayers).map { _ in FloatBuffer(count: n * C) }
         layers = (0..<c.numLayers).map { _ in Layer(N: n, c: c, attention: a) }
         lnf = FloatBuffer(count: n * C); lnfRstd = FloatBuffer(count: n)
-        logits = FloatBuffer(count: n * c.vocabSize); lse = FloatBuffer(count: n); logProbs = FloatBuffer(count: n)
         dResidualA = FloatBuffer(count: n * C); dResidualB = FloatBuffer(count: n * C); dMid = FloatBuffer(count: n * C)
-        dLn = FloatBuffer(count: n * C); dLnf = FloatBuffer(count: n * C); dAttn = FloatBuffer(count: n * Q)
+        dLn = FloatBuffer(count: n * C); dAttn = FloatBuffer(count: n * Q)
         dQ = FloatBuffer(count: n * Q); dK = FloatBuffer(count: n * KV); dV = FloatBuffer(count: n * KV)
         dAct = FloatBuffer(count: n * I); dGate = FloatBuffer(count: n * I)
         attentionScratch = FloatBuffer(count: max(1, EngineThreads.count) * m * m)

@@ -90,8 +90,8 @@ final class WordCache {
         if count >= maximumEntries || keyCount + word.count + 4 * (valueCount + ids.count) > maximumArenaBytes {
             clear()
         }
-        ensureKeyCapacity(keyCount + word.count)
-        ensureValueCapacity(valueCount + ids.count)
+        Self.grow(&keys, capacity: &keyCapacity, used: keyCount, toHold: keyCount + word.count)
+        Self.grow(&values, capacity: &valueCapacity, used: valueCount, toHold: valueCount + ids.count)
         var i = Int(truncatingIfNeeded: hash >> 17) & mask
         while slots[i].hash != 0 { i = (i + 1) & mask }
         (keys + keyCount).update(from: word.baseAddress!, count: word.count)
@@ -110,25 +110,16 @@ final class WordCache {
         count = 0
     }
 
-    private func ensureKeyCapacity(_ needed: Int) {
-        guard needed > keyCapacity else { return }
-        var size = keyCapacity * 2
+    /// Doubles `storage` until it holds `needed` elements, keeping the first `used`.
+    private static func grow<Element>(_ storage: inout UnsafeMutablePointer<Element>, capacity: inout Int, used: Int,
+                                      toHold needed: Int) {
+        guard needed > capacity else { return }
+        var size = capacity * 2
         while size < needed { size *= 2 }
-        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
-        grown.update(from: keys, count: keyCount)
-        keys.deallocate()
-        keys = grown
-        keyCapacity = size
-    }
-
-    private func ensureValueCapacity(_ needed: Int) {
-        guard needed > valueCapacity else { return }
-        var size = valueCapacity * 2
-        while size < needed { size *= 2 }
-        let grown = UnsafeMutablePointer<Int32>.allocate(capacity: size)
-        grown.update(from: values, count: valueCount)
-        values.deallocate()
-        values = grown
-        valueCapacity = size
+        let grown = UnsafeMutablePointer<Element>.allocate(capacity: size)
+        grown.update(from: storage, count: used)
+        storage.deallocate()
+        storage = grown
+        capacity = size
     }
 }

@@ -101,84 +101,63 @@ public enum GGUFDequantize {
 
     /// The eight 6-bit scales and mins of a Q4_K / Q5_K super-block, packed in 12 bytes s[0..<12]: for j < 4,
     /// scale j = s[j] & 63 and min j = s[j + 4] & 63; scale 4 + j = (s[j + 8] & 15) | (s[j] >> 6) << 4 and
-    /// min 4 + j = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4.
+    /// min 4 + j = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4. Written as d · scale into sc, dmin · min into mn.
     @inline(__always)
     private static func scalesAndMins(_ s: UnsafePointer<UInt8>, d: Float, dmin: Float,
-                                      _ scale: inout (Float, Float, Float, Float, Float, Float, Float, Float),
-                                      _ minimum: inout (Float, Float, Float, Float, Float, Float, Float, Float)) {
-        withUnsafeMutableBytes(of: &scale) { sb in
-            withUnsafeMutableBytes(of: &minimum) { mb in
-                let sc = sb.baseAddress!.assumingMemoryBound(to: Float.self)
-                let mn = mb.baseAddress!.assumingMemoryBound(to: Float.self)
-                for j in 0..<4 {
-                    sc[j] = d * Float(s[j] & 63)
-                    mn[j] = dmin * Float(s[j + 4] & 63)
-                    sc[j + 4] = d * Float((s[j + 8] & 15) | ((s[j] >> 6) << 4))
-                    mn[j + 4] = dmin * Float((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4))
+                                      _ sc: UnsafeMutablePointer<Float>, _ mn: UnsafeMutablePointer<Float>) {
+        for j in 0..<4 {
+            sc[j] = d * Float(s[j] & 63)
+            mn[j] = dmin * Float(s[j + 4] & 63)
+            sc[j + 4] = d * Float((s[j + 8] & 15) | ((s[j] >> 6) << 4))
+            mn[j + 4] = dmin * Float((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4))
+        }
+    }
+
+    /// The layout Q4_K and Q5_K share: super-blocks of `bytes` bytes for 256 elements, starting f16 d, f16 dmin
+    /// and 12 bytes of scales/mins, with 128 bytes of nibbles at `nibbles`. Sub-blocks 2c and 2c + 1 take the low
+    /// and high nibbles of bytes 32c..<32c + 32; `body` gets, per pair c, the block, c, (d · scale, dmin · min)
+    /// of both sub-blocks, their nibbles and their 64 outputs.
+    @inline(__always)
+    private static func subBlockPairs(
+        _ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int, bytes: Int, nibbles: Int,
+        _ body: (_ block: UnsafeRawPointer, _ c: Int, _ d1: Float, _ m1: Float, _ d2: Float, _ m2: Float,
+                 _ q: UnsafePointer<UInt8>, _ y: UnsafeMutablePointer<Float>) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scratch in
+            let sc = scratch.baseAddress!, mn = sc + 8
+            for b in 0..<blocks {
+                let block = p + b * bytes
+                scalesAndMins((block + 4).assumingMemoryBound(to: UInt8.self), d: half(block, 0),
+                              dmin: half(block, 2), sc, mn)
+                let q = (block + nibbles).assumingMemoryBound(to: UInt8.self)
+                for c in 0..<4 {
+                    body(block, c, sc[2 * c], mn[2 * c], sc[2 * c + 1], mn[2 * c + 1], q + 32 * c,
+                         out + b * 256 + 64 * c)
                 }
             }
         }
     }
 
-    /// Q4_K, 144 bytes per 256 elements: f16 d, f16 dmin, 12 bytes of scales/mins, 128 bytes of nibbles. The
-    /// super-block is 8 sub-blocks of 32; sub-blocks 2c and 2c + 1 take the low and high nibbles of bytes
-    /// 32c..<32c + 32; x = (d · scale) · nibble − dmin · min.
+    /// Q4_K, 144 bytes per 256 elements: the shared layout with nibbles at 16; x = (d · scale) · nibble − dmin · min.
     private static func q4_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
-        var scale: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
-        var minimum = scale
-        for b in 0..<blocks {
-            let block = p + b * 144
-            scalesAndMins((block + 4).assumingMemoryBound(to: UInt8.self), d: half(block, 0), dmin: half(block, 2),
-                          &scale, &minimum)
-            let q = (block + 16).assumingMemoryBound(to: UInt8.self)
-            let y = out + b * 256
-            withUnsafeBytes(of: scale) { sb in
-                withUnsafeBytes(of: minimum) { mb in
-                    let sc = sb.baseAddress!.assumingMemoryBound(to: Float.self)
-                    let mn = mb.baseAddress!.assumingMemoryBound(to: Float.self)
-                    for c in 0..<4 {
-                        let (d1, m1, d2, m2) = (sc[2 * c], mn[2 * c], sc[2 * c + 1], mn[2 * c + 1])
-                        let qc = q + 32 * c
-                        let yc = y + 64 * c
-                        for l in 0..<32 {
-                            yc[l] = d1 * Float(qc[l] & 0x0F) - m1
-                            yc[l + 32] = d2 * Float(qc[l] >> 4) - m2
-                        }
-                    }
-                }
+        subBlockPairs(p, out, blocks, bytes: 144, nibbles: 16) { _, _, d1, m1, d2, m2, q, y in
+            for l in 0..<32 {
+                y[l] = d1 * Float(q[l] & 0x0F) - m1
+                y[l + 32] = d2 * Float(q[l] >> 4) - m2
             }
         }
     }
 
-    /// Q5_K, 176 bytes per 256 elements: f16 d, f16 dmin, 12 bytes of scales/mins (as Q4_K), 32 bytes qh of
-    /// fifth bits (bit s of qh[l] belongs to element l of sub-block s), 128 bytes of nibbles (as Q4_K);
-    /// x = (d · scale) · (nibble + 16 · bit) − dmin · min.
+    /// Q5_K, 176 bytes per 256 elements: the shared layout with 32 bytes qh of fifth bits at 16 (bit s of qh[l]
+    /// belongs to element l of sub-block s) and the nibbles at 48; x = (d · scale) · (nibble + 16 · bit) − dmin · min.
     private static func q5_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, _ blocks: Int) {
-        var scale: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
-        var minimum = scale
-        for b in 0..<blocks {
-            let block = p + b * 176
-            scalesAndMins((block + 4).assumingMemoryBound(to: UInt8.self), d: half(block, 0), dmin: half(block, 2),
-                          &scale, &minimum)
+        subBlockPairs(p, out, blocks, bytes: 176, nibbles: 48) { block, c, d1, m1, d2, m2, q, y in
             let qh = (block + 16).assumingMemoryBound(to: UInt8.self)
-            let q = (block + 48).assumingMemoryBound(to: UInt8.self)
-            let y = out + b * 256
-            withUnsafeBytes(of: scale) { sb in
-                withUnsafeBytes(of: minimum) { mb in
-                    let sc = sb.baseAddress!.assumingMemoryBound(to: Float.self)
-                    let mn = mb.baseAddress!.assumingMemoryBound(to: Float.self)
-                    for c in 0..<4 {
-                        let (d1, m1, d2, m2) = (sc[2 * c], mn[2 * c], sc[2 * c + 1], mn[2 * c + 1])
-                        let lowShift = UInt8(2 * c)
-                        let qc = q + 32 * c
-                        let yc = y + 64 * c
-                        for l in 0..<32 {
-                            let h = qh[l]
-                            yc[l] = d1 * Float((qc[l] & 0x0F) | (((h >> lowShift) & 1) << 4)) - m1
-                            yc[l + 32] = d2 * Float((qc[l] >> 4) | (((h >> (lowShift + 1)) & 1) << 4)) - m2
-                        }
-                    }
-                }
+            let lowShift = UInt8(2 * c)
+            for l in 0..<32 {
+                let h = qh[l]
+                y[l] = d1 * Float((q[l] & 0x0F) | (((h >> lowShift) & 1) << 4)) - m1
+                y[l + 32] = d2 * Float((q[l] >> 4) | (((h >> (lowShift + 1)) & 1) << 4)) - m2
             }
         }
     }

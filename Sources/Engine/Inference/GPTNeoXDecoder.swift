@@ -25,12 +25,9 @@ final class GPTNeoXDecoder: IncrementalDecoder {
     func feed(_ ids: [Int], allPositions: Bool) -> [Float] {
         let c = config, N = ids.count, C = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize
         let H = c.numHeads, D = c.headSize
-        precondition(N > 0 && cache.count + N <= cache.capacity, "KV cache overflow")
         scratch.reserve(N)
         let s = scratch, x = s[S.x], eps = Float(c.layerNormEps)
-        let table = w("gpt_neox.embed_in.weight")
-        for (t, id) in ids.enumerated() { (x + t * C).update(from: table + id * C, count: C) }
-        let positions = (0..<N).map { Int32(cache.count + $0) }
+        let positions = w.embed(ids, table: "gpt_neox.embed_in.weight", into: x, channels: C, cache: cache)
         let mean = FloatBuffer(count: N), rstd = FloatBuffer(count: N)
         func norm(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ name: String, _ rows: Int) {
             LayerNorm.forward(out: out, mean: mean.pointer, rstd: rstd.pointer, input: input,
@@ -40,7 +37,7 @@ final class GPTNeoXDecoder: IncrementalDecoder {
             for l in 0..<c.numLayers {
                 let p = "gpt_neox.layers.\(l)."
                 norm(s[S.ln], x, p + "input_layernorm", N)
-                linear(s[S.qkv], s[S.ln], p + "attention.query_key_value", N, C, 3 * C)
+                w.linear(s[S.qkv], s[S.ln], p + "attention.query_key_value", N, C, 3 * C)
                 Rotary.forward(qkv: s[S.qkv], positions: pos.baseAddress!, tokens: N, heads: H, headSize: D,
                                table: rotary)
                 let (_, k, v) = HeadView.fusedQKV(s[S.qkv], heads: H, headSize: D)
@@ -50,30 +47,20 @@ final class GPTNeoXDecoder: IncrementalDecoder {
                 // Parallel: x + attn(ln1(x)) + mlp(ln2(x)); sequential: h = x + attn(…), h + mlp(ln2(h)).
                 if c.useParallelResidual {
                     norm(s[S.ln], x, p + "post_attention_layernorm", N)
-                    linear(x, s[S.attn], p + "attention.dense", N, C, C, accumulate: true)
+                    w.linear(x, s[S.attn], p + "attention.dense", N, C, C, accumulate: true)
                 } else {
-                    linear(x, s[S.attn], p + "attention.dense", N, C, C, accumulate: true)
+                    w.linear(x, s[S.attn], p + "attention.dense", N, C, C, accumulate: true)
                     norm(s[S.ln], x, p + "post_attention_layernorm", N)
                 }
-                linear(s[S.fc], s[S.ln], p + "mlp.dense_h_to_4h", N, C, I)
+                w.linear(s[S.fc], s[S.ln], p + "mlp.dense_h_to_4h", N, C, I)
                 GELU.forward(out: s[S.fc], input: s[S.fc], count: N * I)
-                linear(x, s[S.fc], p + "mlp.dense_4h_to_h", N, I, C, accumulate: true)
+                w.linear(x, s[S.fc], p + "mlp.dense_4h_to_h", N, I, C, accumulate: true)
             }
         }
         cache.count += N
         let first = allPositions ? 0 : N - 1, rows = N - first
         norm(s[S.ln], x + first * C, "gpt_neox.final_layer_norm", rows)
-        var logits = [Float](repeating: 0, count: rows * V)
-        logits.withUnsafeMutableBufferPointer { out in
-            Linear.forward(out: out.baseAddress!, input: s[S.ln], weight: w("embed_out.weight"), bias: nil,
-                           rows: rows, inFeatures: C, outFeatures: V)
-        }
-        return logits
-    }
-
-    private func linear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ path: String,
-                        _ rows: Int, _ inF: Int, _ outF: Int, accumulate: Bool = false) {
-        Linear.forward(out: out, input: input, weight: w(path + ".weight"), bias: w.optional(path + ".bias"),
-                       rows: rows, inFeatures: inF, outFeatures: outF, accumulate: accumulate)
+        return LanguageModelHead.logits(hidden: s[S.ln], weight: w("embed_out.weight"), rows: rows, channels: C,
+                                        vocab: V)
     }
 }

@@ -57,6 +57,23 @@ struct DecoderWeights {
     func optional(_ name: String) -> UnsafeMutablePointer<Float>? {
         parameters.entry(name) == nil ? nil : self(name)
     }
+
+    /// Checks `ids` fit in `cache`, writes their rows of the embedding `table` into `x` [ids.count, channels] and
+    /// returns the positions they are fed at (cache.count…).
+    func embed(_ ids: [Int], table: String, into x: UnsafeMutablePointer<Float>, channels: Int,
+               cache: KVCache) -> [Int32] {
+        precondition(!ids.isEmpty && cache.count + ids.count <= cache.capacity, "KV cache overflow")
+        let rows = self(table)
+        for (t, id) in ids.enumerated() { (x + t * channels).update(from: rows + id * channels, count: channels) }
+        return (0..<ids.count).map { Int32(cache.count + $0) }
+    }
+
+    /// out (+)= input · Wᵀ + b for the layer at `path` (`path.weight`, and `path.bias` where the model has one).
+    func linear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ path: String,
+                _ rows: Int, _ inF: Int, _ outF: Int, accumulate: Bool = false) {
+        Linear.forward(out: out, input: input, weight: self(path + ".weight"), bias: optional(path + ".bias"),
+                       rows: rows, inFeatures: inF, outFeatures: outF, accumulate: accumulate)
+    }
 }
 
 /// Scratch activations for `rows` tokens, grown on demand (the prompt once, then one row per step).

@@ -28,21 +28,18 @@ final class LlamaDecoder: IncrementalDecoder {
     func feed(_ ids: [Int], allPositions: Bool) -> [Float] {
         let c = config, N = ids.count, C = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize
         let H = c.numHeads, KV = c.numKVHeads, D = c.headDim
-        precondition(N > 0 && cache.count + N <= cache.capacity, "KV cache overflow")
         scratch.reserve(N)
         let s = scratch, x = s[S.x], eps = Float(c.rmsNormEps)
-        let table = w("model.embed_tokens.weight")
-        for (t, id) in ids.enumerated() { (x + t * C).update(from: table + id * C, count: C) }
-        let positions = (0..<N).map { Int32(cache.count + $0) }
+        let positions = w.embed(ids, table: "model.embed_tokens.weight", into: x, channels: C, cache: cache)
         let rstd = FloatBuffer(count: N)
         positions.withUnsafeBufferPointer { pos in
             for l in 0..<c.numLayers {
                 let p = "model.layers.\(l)."
                 RMSNorm.forward(out: s[S.ln], rstd: rstd.pointer, input: x, weight: w(p + "input_layernorm.weight"),
                                 rows: N, channels: C, eps: eps)
-                linear(s[S.q], s[S.ln], p + "self_attn.q_proj", N, C, H * D)
-                linear(s[S.k], s[S.ln], p + "self_attn.k_proj", N, C, KV * D)
-                linear(s[S.v], s[S.ln], p + "self_attn.v_proj", N, C, KV * D)
+                w.linear(s[S.q], s[S.ln], p + "self_attn.q_proj", N, C, H * D)
+                w.linear(s[S.k], s[S.ln], p + "self_attn.k_proj", N, C, KV * D)
+                w.linear(s[S.v], s[S.ln], p + "self_attn.v_proj", N, C, KV * D)
                 let q = HeadView(contiguous: s[S.q], heads: H, headSize: D)
                 let k = HeadView(contiguous: s[S.k], heads: KV, headSize: D)
                 Rotary.apply(q, H, pos.baseAddress!, N, rotary, inverse: false)
@@ -50,30 +47,19 @@ final class LlamaDecoder: IncrementalDecoder {
                 cache.store(layer: l, k: k, v: HeadView(contiguous: s[S.v], heads: KV, headSize: D), tokens: N)
                 cache.attend(layer: l, q: s[S.q], qRowStride: H * D, qHeadStride: D, tokens: N, heads: H,
                              out: s[S.attn], scores: scores.pointer)
-                linear(x, s[S.attn], p + "self_attn.o_proj", N, H * D, C, accumulate: true)
+                w.linear(x, s[S.attn], p + "self_attn.o_proj", N, H * D, C, accumulate: true)
                 RMSNorm.forward(out: s[S.ln], rstd: rstd.pointer, input: x,
                                 weight: w(p + "post_attention_layernorm.weight"), rows: N, channels: C, eps: eps)
-                linear(s[S.gate], s[S.ln], p + "mlp.gate_proj", N, C, I)
-                linear(s[S.up], s[S.ln], p + "mlp.up_proj", N, C, I)
+                w.linear(s[S.gate], s[S.ln], p + "mlp.gate_proj", N, C, I)
+                w.linear(s[S.up], s[S.ln], p + "mlp.up_proj", N, C, I)
                 SwiGLU.forward(out: s[S.gate], gate: s[S.gate], up: s[S.up], count: N * I)
-                linear(x, s[S.gate], p + "mlp.down_proj", N, I, C, accumulate: true)
+                w.linear(x, s[S.gate], p + "mlp.down_proj", N, I, C, accumulate: true)
             }
         }
         cache.count += N
         let first = allPositions ? 0 : N - 1, rows = N - first
         RMSNorm.forward(out: s[S.ln], rstd: rstd.pointer, input: x + first * C, weight: w("model.norm.weight"),
                         rows: rows, channels: C, eps: eps)
-        var logits = [Float](repeating: 0, count: rows * V)
-        logits.withUnsafeMutableBufferPointer { out in
-            Linear.forward(out: out.baseAddress!, input: s[S.ln], weight: w(outputName), bias: nil, rows: rows,
-                           inFeatures: C, outFeatures: V)
-        }
-        return logits
-    }
-
-    private func linear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ path: String,
-                        _ rows: Int, _ inF: Int, _ outF: Int, accumulate: Bool = false) {
-        Linear.forward(out: out, input: input, weight: w(path + ".weight"), bias: w.optional(path + ".bias"),
-                       rows: rows, inFeatures: inF, outFeatures: outF, accumulate: accumulate)
+        return LanguageModelHead.logits(hidden: s[S.ln], weight: w(outputName), rows: rows, channels: C, vocab: V)
     }
 }
