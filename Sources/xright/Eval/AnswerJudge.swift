@@ -42,7 +42,7 @@ struct AnswerJudge {
                 throw CLIError("--judge \(path): its tokenizer has \(tokenizer.vocabularySize) ids, more than the model's vocab_size "
                     + "\(model.model.config.vocabSize)")
             }
-            let format = try promptFormat(template: template, model: directory.path)
+            let format = try PromptFormatChoice.resolve(template: template, model: directory.path)
             return AnswerJudge(kind: .rewardModel(model), tokenizer: tokenizer, format: format,
                                description: "reward model \(path)")
         }
@@ -78,11 +78,6 @@ struct AnswerJudge {
               let object = (try? JSONValue.parse([UInt8](data)))?.objectValue,
               let architectures = object["architectures"]?.arrayValue else { return false }
         return architectures.contains { $0.stringValue?.hasSuffix("ForSequenceClassification") == true }
-    }
-
-    /// `--judge-template`, else the model's chat template, else xright (PromptFormatChoice).
-    static func promptFormat(template: String?, model: String) throws -> PromptFormat {
-        try PromptFormatChoice.resolve(template: template, model: model)
     }
 
     /// The judge's token sequence for one answer.
