@@ -64,7 +64,10 @@ def parser():
                    help="Use only the first N preference records (before the held-out split).")
     t.add_argument("--format", choices=("alpaca", "prompt-response", "prompt-chosen-rejected", "hh", "sharegpt"),
                    help="Record format (default: detected from the first record's keys).")
-    t.add_argument("--template", default="xright", help="xright, raw, alpaca, hh, or a custom text with {prompt}.")
+    t.add_argument("--template", default=None,
+                   help="Prompt format: a chat family (chatml, llama3, llama2, mistral, alpaca; rendered with the "
+                        "model's BOS/EOS tokens), a text template (xright, raw, hh) or a custom text with {prompt}. "
+                        "Default: the model's chat template (tokenizer_config.json), else xright.")
     t.add_argument("--max-len", type=_positive("--max-len"), help="Truncate sequences to this many tokens "
                                                                   "(default: the model's max positions).")
     t.add_argument("--eval-fraction", type=float, default=0.05, help="Held-out share of each data set.")

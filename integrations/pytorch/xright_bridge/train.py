@@ -11,9 +11,9 @@ import torch
 from . import __version__
 from .backend import TorchBackend
 from .batches import Batches
-from .data import Example, ExampleTokenizer, PromptTemplate, eos_id_of, is_held_out, read_dataset
+from .data import Example, ExampleTokenizer, eos_id_of, is_held_out, read_dataset, resolve_prompt_format
 from .distributed import Collective
-from .errors import SettingError
+from .errors import DataError, SettingError
 from .losses import PreferenceLoss
 from .models import check_vocabulary, load_model, load_tokenizer, max_positions
 from .resume import save_args
@@ -51,6 +51,20 @@ def training_config(args):
         "stopRule": {"epsilon": args.stop_epsilon, "referenceFront": []} if args.stop_epsilon is not None else None,
         "maxConsecutiveNonFinite": 3,
     }
+
+
+# The run header's record of the prompt format, as the Swift trainer's (PromptFormatChoice.headerKey).
+PROMPT_FORMAT_KEY = "prompt_format"
+
+
+def check_resume_format(prompt_format, resume):
+    """A resume must train in the format the run started with (PromptFormatChoice.checkResume): a changed
+    tokenizer_config.json would change every sequence."""
+    recorded = resume.header.get("settings", {}).get(PROMPT_FORMAT_KEY)
+    if recorded is not None and recorded != prompt_format.description:
+        raise SettingError("--resume", f"the run was trained in prompt format {recorded}, but its model and --template "
+                                       f"now give {prompt_format.description}; restore the model's chat template or "
+                                       "start a new run")
 
 
 def check_recipe(args):
@@ -166,8 +180,10 @@ def train(args):
         raise SettingError("--max-len", f"{args.max_len} tokens is more than the model's max_position_embeddings "
                                         f"({limit}); give at most {limit}")
     max_len = args.max_len or limit
-    tok = ExampleTokenizer(tokenizer, eos, PromptTemplate(args.template), max_len,
-                           max(1, min(16, max_len // 2)) if max_len else 16)
+    prompt_format = resolve_prompt_format(args.template, args.model)
+    if resume:
+        check_resume_format(prompt_format, resume)
+    tok = ExampleTokenizer(tokenizer, eos, prompt_format, max_len, max(1, min(16, max_len // 2)) if max_len else 16)
 
     probe = make_strategy(args.strategy, 0, 0, 0, args.lam, args.epochs, c)
     sources, held_sft, held_pairs, fingerprints, summary = {"sft": None, "dpo": None}, [], [], {}, []
@@ -180,7 +196,13 @@ def train(args):
             continue
         train_items, held = [], []
         for r, is_held in zip(records, held_flags):
-            item = tok.example(r) if kind == "sft" else tok.pair(r)
+            try:
+                item = tok.example(r) if kind == "sft" else tok.pair(r)
+            except DataError as error:   # a conversation the chat template rejects, a prompt of no tokens
+                if args.strict:
+                    raise
+                skipped.append(str(error))
+                continue
             (held if is_held else train_items).append(item)
         if not train_items:
             raise SettingError(path, "no usable training records after the held-out split")
@@ -236,7 +258,7 @@ def train(args):
             "engine": f"pytorch {torch.__version__}", "model": os.path.abspath(args.model), "tokenizer": os.path.abspath(tokenizer_path),
             "worldSize": str(c.world), "device": c.device.type, "dtype": args.dtype, "batchSize": str(args.batch_size),
             "optimizer": "adamw", "learningRate": str(args.lr), "loss": args.loss, "beta": str(args.beta),
-            "template": args.template, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
+            "template": args.template or "", PROMPT_FORMAT_KEY: prompt_format.description, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
             "trainable_parameters": str(sum(p.numel() for p in trainable)),
             "gpu": "nvml" if telemetry.available else telemetry.reason, "host": socket.gethostname(),
             "data": "; ".join(summary),
