@@ -2,6 +2,7 @@
 whose log-probabilities are computed once per pair and cached, AdamW, and gradients summed over ranks (each rank
 scales its share by the *global* count, so the sum is exactly the gradient of the global batch mean)."""
 
+import contextlib
 import math
 
 import torch
@@ -16,7 +17,7 @@ class Metrics(dict):
 class TorchBackend:
     def __init__(self, model, reference, optimizer, preference, pad_id, collective, max_grad_norm=1.0,
                  learning_rate=5e-5, warmup_steps=0, eval_batch_size=16, held_out_sft=(), held_out_pairs=(),
-                 micro_batches=1):
+                 micro_batches=1, autocast=None):
         self.model, self.reference, self.optimizer = model, reference, optimizer
         self.preference, self.pad_id, self.c = preference, pad_id, collective
         self.max_grad_norm, self.base_lr, self.warmup = max_grad_norm, learning_rate, warmup_steps
@@ -26,12 +27,19 @@ class TorchBackend:
         self.reference_cache = {}   # pair id → (log π_ref(chosen), log π_ref(rejected)); held-out ids < 0
         # Gradient accumulation: each rank computes its share of a batch in this many slices, one after the other.
         self.micro_batches = micro_batches
+        # The context of every forward pass (bf16 autocast under --precision bf16-mixed; nothing otherwise).
+        self.autocast = autocast or contextlib.nullcontext
         self.updates = 0
 
     @property
     def learning_rate(self):
         step = self.updates + 1
         return self.base_lr * (min(1.0, step / self.warmup) if self.warmup > 0 else 1.0)
+
+    def _logps(self, model, sequences):
+        """Σ log p and scored-token counts per sequence (losses.sequence_logps) under the run's precision."""
+        with self.autocast():
+            return sequence_logps(model, sequences, self.pad_id, self.c.device)
 
     def _share(self, items):
         """This rank's part of a global batch: every world-th item."""
@@ -47,7 +55,7 @@ class TorchBackend:
             return self._sft_accumulated(local, weight)
         with torch.set_grad_enabled(weight is not None):
             if local:
-                sums, counts = sequence_logps(self.model, local, self.pad_id, self.c.device)
+                sums, counts = self._logps(self.model, local)
                 local_sum, local_count = sums.sum(), int(counts.sum())
             else:
                 local_sum, local_count = None, 0
@@ -64,7 +72,7 @@ class TorchBackend:
         local_sum = 0.0
         for part in micro_slices(local, self.micro_batches):
             with torch.set_grad_enabled(weight is not None):
-                sums, _ = sequence_logps(self.model, part, self.pad_id, self.c.device)
+                sums, _ = self._logps(self.model, part)
                 part_sum = sums.sum()
                 if weight is not None and total_count > 0:
                     (-weight * part_sum / total_count).backward()
@@ -79,7 +87,7 @@ class TorchBackend:
         if missing:
             sequences = [s for i in missing for s in pairs[i]]
             with torch.no_grad(), self._reference_model() as reference:
-                sums, _ = sequence_logps(reference, sequences, self.pad_id, self.c.device)
+                sums, _ = self._logps(reference, sequences)
             for k, i in enumerate(missing):
                 self.reference_cache[ids[i]] = (float(sums[2 * k]), float(sums[2 * k + 1]))
         return [self.reference_cache[i] for i in ids]
@@ -96,7 +104,7 @@ class TorchBackend:
             return [0.0] * 6
         refs = torch.tensor(self.reference_logps(pairs, ids), dtype=torch.float64, device=self.c.device)
         with torch.set_grad_enabled(weight is not None):
-            sums, _ = sequence_logps(self.model, [s for p in pairs for s in p], self.pad_id, self.c.device)
+            sums, _ = self._logps(self.model, [s for p in pairs for s in p])
             chosen, rejected = sums[0::2], sums[1::2]
             losses = self.preference(chosen, rejected, refs[:, 0], refs[:, 1])
             if weight is not None:
@@ -167,7 +175,7 @@ class TorchBackend:
                 mine = self._share(self.held_out_sft)
                 for start in range(0, len(mine), size):
                     chunk = mine[start:start + size]
-                    sums, counts = sequence_logps(self.model, chunk, self.pad_id, self.c.device)
+                    sums, counts = self._logps(self.model, chunk)
                     totals[0] += float(sums.sum())
                     totals[1] += int(counts.sum())
                     totals[2] += token_count(chunk)

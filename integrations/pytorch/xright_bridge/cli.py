@@ -10,6 +10,7 @@ import sys
 from . import __version__
 from .errors import BridgeError, SettingError
 from .commands import STRATEGIES, CommandError, parse_lambda
+from .precision import PRECISIONS, refuse_dtype
 
 
 def _positive(name):
@@ -108,7 +109,11 @@ def parser():
                    help="Comma-separated module names (default: the architecture's, as xright's engine: "
                         "query_key_value for gpt_neox; q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj "
                         "for llama, qwen2, mistral).")
-    t.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    t.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help="fp32; bf16-mixed: bfloat16 autocast with float32 weights, gradients and AdamW state (the "
+                        "usual choice on GPUs); bf16-pure / fp16-pure: the weights themselves in that dtype (half "
+                        "their memory; updates below the dtype's resolution are lost).")
+    t.add_argument("--dtype", help=argparse.SUPPRESS)     # replaced by --precision; refused with a pointer to it
     t.add_argument("--threads", type=_positive("--threads"), help="torch threads per process.")
     t.add_argument("--telemetry-seconds", type=float, default=10.0, help="GPU sampling period.")
 
@@ -134,6 +139,7 @@ def parser():
 def resolve_train_args(args):
     """A new run needs --model and --run-dir; a resume takes the run's recorded options instead."""
     if args.resume is None:
+        refuse_dtype(args.dtype)
         for flag, value in (("--model", args.model), ("--run-dir", args.run_dir)):
             if value is None:
                 raise SettingError(flag, "required to start a run (or give --resume RUN_DIR to continue one)")

@@ -15,6 +15,7 @@ from .data import Example, ExampleTokenizer, eos_id_of, is_held_out, read_datase
 from .distributed import Collective
 from .errors import DataError, SettingError
 from .losses import PreferenceLoss
+from .precision import Precision
 from .models import check_vocabulary, load_model, load_tokenizer, max_positions
 from .resume import save_args
 from .runlog import SCHEMA, RunLogWriter, iso_utc_now
@@ -172,7 +173,8 @@ def train(args):
     resume = getattr(args, "resume_point", None)
     tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
     # A resumed full fine-tune starts from the checkpoint's weights; LoRA loads its adapters onto the base below.
-    model = load_model(resume.backend_dir if resume and not args.lora_r else args.model, args.dtype, c.device)
+    precision = Precision(args.precision, c.device)
+    model = load_model(resume.backend_dir if resume and not args.lora_r else args.model, precision.storage, c.device)
     check_vocabulary(tokenizer, model, tokenizer_path)
     eos = eos_id_of(tokenizer, tokenizer_path)
     limit = max_positions(model)
@@ -221,7 +223,7 @@ def train(args):
 
     reference = None
     if reference_dir is not None:
-        reference = load_model(reference_dir, args.dtype, c.device).eval()
+        reference = load_model(reference_dir, precision.storage, c.device).eval()
         if reference.config.vocab_size != model.config.vocab_size:
             raise SettingError("--ref-model", f"{args.ref_model}: vocab_size {reference.config.vocab_size} differs from "
                                               f"the policy's {model.config.vocab_size}; the reference must share the "
@@ -230,7 +232,7 @@ def train(args):
         model = load_adapters(model, resume.backend_dir) if resume else attach_lora(model, args)
     elif reference is None:
         # The reference is the starting weights, also when the policy comes from a checkpoint.
-        reference = (load_model(args.model, args.dtype, c.device) if resume else copy.deepcopy(model)).eval()
+        reference = (load_model(args.model, precision.storage, c.device) if resume else copy.deepcopy(model)).eval()
     if reference is not None:
         for p in reference.parameters():
             p.requires_grad_(False)
@@ -239,7 +241,7 @@ def train(args):
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=args.weight_decay)
     backend = TorchBackend(model, reference, optimizer, PreferenceLoss(args.loss, args.beta, args.label_smoothing),
                            eos, c, args.max_grad_norm, args.lr, args.warmup, max(2, args.batch_size), held_sft, held_pairs,
-                           micro_batches=args.grad_accum)
+                           micro_batches=args.grad_accum, autocast=precision.autocast)
     if not held_sft or not held_pairs:
         config["evalEvery"], config["stopRule"] = None, None
     if resume:
@@ -256,7 +258,7 @@ def train(args):
         "modelFingerprint": f"hf:{os.path.abspath(args.model)}", "dataFingerprints": fingerprints,
         "settings": {
             "engine": f"pytorch {torch.__version__}", "model": os.path.abspath(args.model), "tokenizer": os.path.abspath(tokenizer_path),
-            "worldSize": str(c.world), "device": c.device.type, "dtype": args.dtype, "batchSize": str(args.batch_size),
+            "worldSize": str(c.world), "device": c.device.type, "precision": precision.name, "dtype": precision.storage_name, "batchSize": str(args.batch_size),
             "optimizer": "adamw", "learningRate": str(args.lr), "loss": args.loss, "beta": str(args.beta),
             "template": args.template or "", PROMPT_FORMAT_KEY: prompt_format.description, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
             "trainable_parameters": str(sum(p.numel() for p in trainable)),
