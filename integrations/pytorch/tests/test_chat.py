@@ -252,6 +252,25 @@ class ChatTrainingRunTests(unittest.TestCase):
         self.assertEqual(code, 2, err)
         self.assertIn("trained in prompt format chat:chatml, but its model and --template now give xright", err)
 
+    def test_score_usesTheModelsChatTemplate_andTemplateOverrides(self):
+        import argparse
+        from tokenizers import Tokenizer
+        from xright_bridge.losses import sequence_logps
+        from xright_bridge.models import load_model
+        from xright_bridge.score import score
+        h = self.h
+        model = h.tiny_model(self.root, chat_template=h.CHATML)
+        sft, _ = h.data(self.root, count=3)
+        args = argparse.Namespace(model=model, ref_model=None, tokenizer=None, sft=sft, pref=None, beta=0.1, template=None)
+        encoder = ExampleTokenizer(Tokenizer.from_file(h.CHAT_TOKENIZER), 0, ChatTemplate.named("chatml"))
+        examples = [encoder.example(e) for e in read_dataset(sft, "sft")]
+        sums, counts = sequence_logps(load_model(model).eval(), examples, 0, "cpu")
+        expected = [-float(s) / int(c) for s, c in zip(sums, counts)]
+        for got, want in zip(score(args)["sft_loss"], expected):
+            self.assertAlmostEqual(got, want, places=5)
+        args.template = "raw"
+        self.assertNotAlmostEqual(score(args)["sft_loss"][0], expected[0], places=3)
+
     def test_anUnknownTemplate_endsTheRunBeforeItStarts_namingTemplate(self):
         h = self.h
         model = h.tiny_model(self.root, chat_template="{{ messages }} <unknown>")

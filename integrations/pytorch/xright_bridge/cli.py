@@ -11,6 +11,7 @@ from . import __version__
 from .errors import BridgeError, SettingError
 from .commands import STRATEGIES, CommandError, parse_lambda
 from .precision import PRECISIONS, refuse_dtype
+from .sharding import SHARDINGS
 
 
 def _positive(name):
@@ -113,6 +114,10 @@ def parser():
                    help="fp32; bf16-mixed: bfloat16 autocast with float32 weights, gradients and AdamW state (the "
                         "usual choice on GPUs); bf16-pure / fp16-pure: the weights themselves in that dtype (half "
                         "their memory; updates below the dtype's resolution are lost).")
+    t.add_argument("--shard", default="none", choices=SHARDINGS,
+                   help="fsdp: shard parameters, gradients and AdamW state over the ranks with PyTorch FSDP2 "
+                        "(fully_shard per transformer block); needs a distributed launch. Default: none (every "
+                        "rank holds the whole model; gradients all-reduced).")
     t.add_argument("--dtype", help=argparse.SUPPRESS)     # replaced by --precision; refused with a pointer to it
     t.add_argument("--threads", type=_positive("--threads"), help="torch threads per process.")
     t.add_argument("--telemetry-seconds", type=float, default=10.0, help="GPU sampling period.")
@@ -123,6 +128,7 @@ def parser():
     s.add_argument("--tokenizer")
     s.add_argument("--sft")
     s.add_argument("--pref")
+    s.add_argument("--template", help="Prompt format, as for train (default: the model's chat template, else raw).")
     s.add_argument("--beta", type=float, default=0.1)
     s.add_argument("--json", action="store_true", help="Accepted for symmetry with xright score (always JSON).")
 

@@ -16,6 +16,7 @@ from .distributed import Collective
 from .errors import DataError, SettingError
 from .losses import PreferenceLoss
 from .precision import Precision
+from .sharding import check_launch, local_and_total_parameters, shard
 from .models import check_vocabulary, load_model, load_tokenizer, max_positions
 from .resume import save_args
 from .runlog import SCHEMA, RunLogWriter, iso_utc_now
@@ -151,7 +152,7 @@ def restore_backend(backend, resume, c):
     torch RNG as the checkpoint holds them."""
     directory = resume.backend_dir
     try:
-        backend.optimizer.load_state_dict(torch.load(os.path.join(directory, "optimizer.pt"), map_location=c.device))
+        backend.load_optimizer_state(torch.load(os.path.join(directory, "optimizer.pt"), map_location=c.device))
         ranks = torch.load(os.path.join(directory, RANKS_FILE))
     except (OSError, RuntimeError, ValueError) as error:
         raise SettingError("--resume", f"{directory}: cannot load the checkpoint ({error})") from None
@@ -170,6 +171,7 @@ def train(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     c = Collective()
+    check_launch(args.shard, c)
     resume = getattr(args, "resume_point", None)
     tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
     # A resumed full fine-tune starts from the checkpoint's weights; LoRA loads its adapters onto the base below.
@@ -237,11 +239,16 @@ def train(args):
         for p in reference.parameters():
             p.requires_grad_(False)
     model.train()
+    if args.shard == "fsdp":
+        shard(model, c)
+        if reference is not None:
+            shard(reference, c)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=args.weight_decay)
     backend = TorchBackend(model, reference, optimizer, PreferenceLoss(args.loss, args.beta, args.label_smoothing),
                            eos, c, args.max_grad_norm, args.lr, args.warmup, max(2, args.batch_size), held_sft, held_pairs,
-                           micro_batches=args.grad_accum, autocast=precision.autocast)
+                           micro_batches=args.grad_accum, autocast=precision.autocast,
+                           sharded=args.shard == "fsdp")
     if not held_sft or not held_pairs:
         config["evalEvery"], config["stopRule"] = None, None
     if resume:
@@ -258,7 +265,7 @@ def train(args):
         "modelFingerprint": f"hf:{os.path.abspath(args.model)}", "dataFingerprints": fingerprints,
         "settings": {
             "engine": f"pytorch {torch.__version__}", "model": os.path.abspath(args.model), "tokenizer": os.path.abspath(tokenizer_path),
-            "worldSize": str(c.world), "device": c.device.type, "precision": precision.name, "dtype": precision.storage_name, "batchSize": str(args.batch_size),
+            "worldSize": str(c.world), "device": c.device.type, "precision": precision.name, "shard": args.shard, "dtype": precision.storage_name, "batchSize": str(args.batch_size),
             "optimizer": "adamw", "learningRate": str(args.lr), "loss": args.loss, "beta": str(args.beta),
             "template": args.template or "", PROMPT_FORMAT_KEY: prompt_format.description, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
             "trainable_parameters": str(sum(p.numel() for p in trainable)),
@@ -271,8 +278,9 @@ def train(args):
         },
     }
 
-    def save_model(directory):
-        model.save_pretrained(directory)
+    def save_model(directory, state_dict=None):
+        """The weights or LoRA adapters as save_pretrained writes them; sharded, from the gathered state."""
+        model.save_pretrained(directory, state_dict=state_dict)
 
     log = server = None
     if c.is_main:
@@ -284,6 +292,9 @@ def train(args):
     session = Session(config, backend, sources, c, args.run_dir, header, telemetry, args.telemetry_seconds, save_model)
     if resume:
         session.restore(resume.session, resume.checkpoint)
+    if args.shard == "fsdp":
+        held, whole = local_and_total_parameters(model)
+        session.note(shard="fsdp", localParameters=held, parameters=whole)
     if c.is_main:
         server = RunServer(args.run_dir, session.live_status)
         server.start()
