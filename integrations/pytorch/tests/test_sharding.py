@@ -19,6 +19,8 @@ import harness
 RUN = ["--strategy", "alright", "--lambda", "0.5", "--epochs", "10", "--max-steps", "6", "--checkpoint-every", "3",
        "--batch-size", "5", "--lr", "1e-3", "--eval-fraction", "0.25", "--eval-every", "3", "--threads", "1",
        "--grad-accum", "2"]
+SHORT = ["--strategy", "alright", "--lambda", "0.5", "--epochs", "10", "--max-steps", "2", "--batch-size", "5",
+         "--lr", "1e-3", "--eval-fraction", "0.25", "--threads", "1", "--grad-accum", "2"]
 
 
 def free_port():
@@ -28,14 +30,17 @@ def free_port():
 
 
 def rank_main(rank, root, model, sft, pref, ports):
-    """One process of three two-rank launches in turn: unsharded, sharded, and the sharded run resumed."""
+    """One process of four two-rank launches in turn: unsharded, sharded, the sharded run resumed, and sharded
+    under bf16-mixed."""
     # A deadlock would leave both processes waiting for ever: after 10 minutes each prints where it is and exits.
     faulthandler.dump_traceback_later(600, exit=True)
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1")
     data = ["--model", model, "--sft", sft, "--pref", pref]
     launches = [("plain", data + ["--run-dir", os.path.join(root, "plain")] + RUN),
                 ("fsdp", data + ["--run-dir", os.path.join(root, "fsdp"), "--shard", "fsdp"] + RUN),
-                ("resumed", ["--resume", os.path.join(root, "resumed")])]
+                ("resumed", ["--resume", os.path.join(root, "resumed")]),
+                ("fsdp-bf16", data + ["--run-dir", os.path.join(root, "fsdp-bf16"), "--shard", "fsdp",
+                                      "--precision", "bf16-mixed"] + SHORT)]
     for (name, argv), port in zip(launches, ports):
         if name == "resumed":
             prepare_resume(rank, root)
@@ -75,7 +80,7 @@ class ShardedTrainingTests(unittest.TestCase):
         cls.root = tempfile.mkdtemp()
         model = harness.tiny_model(cls.root)
         sft, pref = harness.data(cls.root, count=16)
-        mp.spawn(rank_main, args=(cls.root, model, sft, pref, [free_port() for _ in range(3)]), nprocs=2, join=True)
+        mp.spawn(rank_main, args=(cls.root, model, sft, pref, [free_port() for _ in range(4)]), nprocs=2, join=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -139,6 +144,21 @@ class ShardedTrainingTests(unittest.TestCase):
         b = torch.load(os.path.join(self.run_dir("resumed"), "checkpoints", "step-000006", "backend", "optimizer.pt"))
         for name in a["state"]:
             self.assertTrue(torch.equal(a["state"][name]["exp_avg_sq"], b["state"][name]["exp_avg_sq"]), name)
+
+
+    def test_shardingComposesWithBF16Mixed(self):
+        exact, mixed = harness.steps(self.run_dir("fsdp")), harness.steps(self.run_dir("fsdp-bf16"))
+        self.assertEqual(harness.events(self.run_dir("fsdp-bf16"))[0]["settings"]["precision"], "bf16-mixed")
+        self.assertEqual(sorted(mixed), [1, 2])
+        differences = []
+        for step in (1, 2):
+            self.assertEqual(mixed[step]["objectives"], exact[step]["objectives"])
+            for objective in mixed[step]["objectives"]:
+                a, b = mixed[step][objective]["loss"], exact[step][objective]["loss"]
+                self.assertLess(abs(a - b) / abs(b), 2e-2, (step, objective, a, b))
+                differences.append(a - b)
+        # (A first DPO step is log 2 in any precision: the policy is still the reference.)
+        self.assertTrue(any(differences), "autocast changed nothing")
 
 
 class ShardOptionTests(unittest.TestCase):
