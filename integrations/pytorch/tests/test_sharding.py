@@ -172,6 +172,10 @@ class ShardOptionTests(unittest.TestCase):
         self.assertEqual(code, 2, err)
         self.assertIn("--shard: fsdp shards the model over the processes of a distributed launch", err)
         self.assertIn("torchrun --nproc_per_node N", err)
+        code, err = harness.train(["--model", os.path.join(root, "absent"), "--run-dir", os.path.join(root, "run"),
+                                   "--sft", sft, "--pref", pref, "--shard", "fsdp", "--lora-r", "4"])
+        self.assertEqual(code, 2, err)
+        self.assertIn("--shard: fsdp with LoRA adapters (--lora-r) is not supported yet", err)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def train(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     c = Collective()
-    check_launch(args.shard, c)
+    check_launch(args.shard, c, lora=bool(args.lora_r))
     resume = getattr(args, "resume_point", None)
     tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
     # A resumed full fine-tune starts from the checkpoint's weights; LoRA loads its adapters onto the base below.
