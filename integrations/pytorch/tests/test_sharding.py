@@ -29,6 +29,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def has_peft():
+    try:
+        import peft  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
 def rank_main(rank, root, model, sft, pref, ports):
     """One process of four two-rank launches in turn: unsharded, sharded, the sharded run resumed, and sharded
     under bf16-mixed."""
@@ -41,6 +49,9 @@ def rank_main(rank, root, model, sft, pref, ports):
                 ("resumed", ["--resume", os.path.join(root, "resumed")]),
                 ("fsdp-bf16", data + ["--run-dir", os.path.join(root, "fsdp-bf16"), "--shard", "fsdp",
                                       "--precision", "bf16-mixed"] + SHORT)]
+    if len(ports) > len(launches):
+        launches.append(("fsdp-lora", data + ["--run-dir", os.path.join(root, "fsdp-lora"), "--shard", "fsdp",
+                                              "--lora-r", "4"] + SHORT))
     for (name, argv), port in zip(launches, ports):
         if name == "resumed":
             prepare_resume(rank, root)
@@ -80,7 +91,7 @@ class ShardedTrainingTests(unittest.TestCase):
         cls.root = tempfile.mkdtemp()
         model = harness.tiny_model(cls.root)
         sft, pref = harness.data(cls.root, count=16)
-        mp.spawn(rank_main, args=(cls.root, model, sft, pref, [free_port() for _ in range(4)]), nprocs=2, join=True)
+        mp.spawn(rank_main, args=(cls.root, model, sft, pref, [free_port() for _ in range(5 if has_peft() else 4)]), nprocs=2, join=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -161,6 +172,28 @@ class ShardedTrainingTests(unittest.TestCase):
         self.assertTrue(any(differences), "autocast changed nothing")
 
 
+    def test_loraAdapters_shardToo_andTakeTheSingleProcessSteps(self):
+        """Every rank starts from the same adapters (seeded by --seed): the sharded run is one process's run."""
+        if not has_peft():
+            self.skipTest("LoRA needs peft (pip install peft)")
+        one = os.path.join(self.root, "one-lora")
+        code, err = harness.train(["--model", os.path.join(self.root, "model"), "--sft", os.path.join(self.root, "sft.jsonl"),
+                                   "--pref", os.path.join(self.root, "pref.jsonl"), "--run-dir", one, "--lora-r", "4"]
+                                  + SHORT)
+        self.assertEqual(code, 0, err)
+        single, sharded = harness.steps(one), harness.steps(self.run_dir("fsdp-lora"))
+        self.assertEqual(sorted(sharded), [1, 2])
+        for step in (1, 2):
+            self.assertEqual(single[step]["objectives"], sharded[step]["objectives"])
+            for objective in single[step]["objectives"]:
+                a, b = single[step][objective]["loss"], sharded[step][objective]["loss"]
+                self.assertAlmostEqual(a, b, delta=1e-5 * abs(a))
+            self.assertAlmostEqual(single[step]["gradientNorm"], sharded[step]["gradientNorm"],
+                                   delta=1e-4 * single[step]["gradientNorm"])
+        self.assertTrue(os.path.isfile(os.path.join(self.run_dir("fsdp-lora"), "checkpoints", "step-000002", "backend",
+                                                    "adapter_model.safetensors")))
+
+
 class ShardOptionTests(unittest.TestCase):
     def test_fsdpWithoutADistributedLaunch_isRefusedNamingTheLauncher(self):
         harness.require_chat_tokenizer()
@@ -172,10 +205,6 @@ class ShardOptionTests(unittest.TestCase):
         self.assertEqual(code, 2, err)
         self.assertIn("--shard: fsdp shards the model over the processes of a distributed launch", err)
         self.assertIn("torchrun --nproc_per_node N", err)
-        code, err = harness.train(["--model", os.path.join(root, "absent"), "--run-dir", os.path.join(root, "run"),
-                                   "--sft", sft, "--pref", pref, "--shard", "fsdp", "--lora-r", "4"])
-        self.assertEqual(code, 2, err)
-        self.assertIn("--shard: fsdp with LoRA adapters (--lora-r) is not supported yet", err)
 
 
 if __name__ == "__main__":

@@ -66,4 +66,7 @@ class Collective:
 
     def close(self):
         if self.active and dist.is_initialized():
+            # Rank 0 hosts the group's store: no rank tears the group down while another may still be using it
+            # (seen as "terminate called without an active exception" on rank 1 when rank 0 left first).
+            dist.barrier()
             dist.destroy_process_group()

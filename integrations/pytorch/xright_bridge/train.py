@@ -171,7 +171,7 @@ def train(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     c = Collective()
-    check_launch(args.shard, c, lora=bool(args.lora_r))
+    check_launch(args.shard, c)
     resume = getattr(args, "resume_point", None)
     tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
     # A resumed full fine-tune starts from the checkpoint's weights; LoRA loads its adapters onto the base below.
@@ -231,6 +231,8 @@ def train(args):
                                               f"the policy's {model.config.vocab_size}; the reference must share the "
                                               "policy's tokenizer")
     if args.lora_r:
+        # The adapters' random initialisation must be the same on every rank (and in every repeat of the run).
+        torch.manual_seed(args.seed)
         model = load_adapters(model, resume.backend_dir) if resume else attach_lora(model, args)
     elif reference is None:
         # The reference is the starting weights, also when the policy comes from a checkpoint.
