@@ -195,6 +195,14 @@ class ShardedTrainingTests(unittest.TestCase):
 
 
 class ShardOptionTests(unittest.TestCase):
+    def test_aModelThatDoesNotNameItsBlocks_isRefusedNamingShard(self):
+        from xright_bridge.errors import SettingError
+        from xright_bridge.sharding import block_classes
+        with self.assertRaisesRegex(SettingError, "--shard: Sequential does not name its transformer blocks"):
+            block_classes(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+        from test_recipe import tiny_model
+        self.assertEqual(block_classes(tiny_model()), {"GPTNeoXLayer"})
+
     def test_fsdpWithoutADistributedLaunch_isRefusedNamingTheLauncher(self):
         harness.require_chat_tokenizer()
         root = tempfile.mkdtemp()
