@@ -48,6 +48,18 @@ class ResumeTests(unittest.TestCase):
         self.assertEqual(args.resume_point.session["step"], 6)
         self.assertEqual(args.resume_point.header["schema"], "1.1")
 
+    def test_resume_ofARunRecordedWithDtype_keepsHowItStoredItsWeights(self):
+        self.start_run()
+        path = os.path.join(self.run_dir, ARGS_FILE)
+        with open(path) as f:
+            recorded = json.load(f)
+        recorded.pop("precision")
+        recorded["dtype"] = "bfloat16"
+        with open(path, "w") as f:
+            json.dump(recorded, f)
+        args = resolve_train_args(parser().parse_args(["train", "--resume", self.run_dir]))
+        self.assertEqual((args.precision, args.dtype), ("bf16-pure", None))
+
     def test_resume_refusesAnOptionThatWouldChangeTheRun(self):
         self.start_run()
         message = self.refusal(["--resume", self.run_dir, "--lr", "0.5"])

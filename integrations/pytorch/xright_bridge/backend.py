@@ -2,10 +2,12 @@
 whose log-probabilities are computed once per pair and cached, AdamW, and gradients summed over ranks (each rank
 scales its share by the *global* count, so the sum is exactly the gradient of the global batch mean)."""
 
+import contextlib
 import math
 
 import torch
 
+from . import sharding
 from .losses import sequence_logps, token_count
 
 
@@ -16,7 +18,7 @@ class Metrics(dict):
 class TorchBackend:
     def __init__(self, model, reference, optimizer, preference, pad_id, collective, max_grad_norm=1.0,
                  learning_rate=5e-5, warmup_steps=0, eval_batch_size=16, held_out_sft=(), held_out_pairs=(),
-                 micro_batches=1):
+                 micro_batches=1, autocast=None, sharded=False):
         self.model, self.reference, self.optimizer = model, reference, optimizer
         self.preference, self.pad_id, self.c = preference, pad_id, collective
         self.max_grad_norm, self.base_lr, self.warmup = max_grad_norm, learning_rate, warmup_steps
@@ -26,12 +28,40 @@ class TorchBackend:
         self.reference_cache = {}   # pair id → (log π_ref(chosen), log π_ref(rejected)); held-out ids < 0
         # Gradient accumulation: each rank computes its share of a batch in this many slices, one after the other.
         self.micro_batches = micro_batches
+        # The context of every forward pass (bf16 autocast under --precision bf16-mixed; nothing otherwise).
+        self.autocast = autocast or contextlib.nullcontext
+        # --shard fsdp: every forward and backward is a collective (weights gathered, gradients reduce-scattered),
+        # so every rank runs as many as the busiest one, an idle rank on one pad token (it contributes zero).
+        self.sharded = sharded
         self.updates = 0
 
     @property
     def learning_rate(self):
         step = self.updates + 1
         return self.base_lr * (min(1.0, step / self.warmup) if self.warmup > 0 else 1.0)
+
+    def _logps(self, model, sequences):
+        """Σ log p and scored-token counts per sequence (losses.sequence_logps) under the run's precision."""
+        with self.autocast():
+            if sequences or not self.sharded:
+                return sequence_logps(model, sequences, self.pad_id, self.c.device)
+            logits = model(input_ids=torch.full((1, 1), self.pad_id, dtype=torch.long, device=self.c.device)).logits
+            nothing = (logits.float().sum() * 0).reshape(1)[:0].double()   # empty, but on the graph for backward
+            return nothing, torch.zeros(0, dtype=torch.long, device=self.c.device)
+
+    def _slices(self, items):
+        """`items` in micro-batch slices; sharded, padded with empty slices to the busiest rank's count."""
+        slices = micro_slices(items, self.micro_batches)
+        if self.sharded:
+            slices += [[] for _ in range(self.c.all_reduce_max(len(slices)) - len(slices))]
+        return slices
+
+    def _chunks(self, items, size):
+        """`items` in chunks of `size`; sharded, padded with empty chunks to the busiest rank's count."""
+        chunks = [items[start:start + size] for start in range(0, len(items), size)]
+        if self.sharded:
+            chunks += [[] for _ in range(self.c.all_reduce_max(len(chunks)) - len(chunks))]
+        return chunks
 
     def _share(self, items):
         """This rank's part of a global batch: every world-th item."""
@@ -46,8 +76,8 @@ class TorchBackend:
         if self.micro_batches > 1:
             return self._sft_accumulated(local, weight)
         with torch.set_grad_enabled(weight is not None):
-            if local:
-                sums, counts = sequence_logps(self.model, local, self.pad_id, self.c.device)
+            if local or self.sharded:
+                sums, counts = self._logps(self.model, local)
                 local_sum, local_count = sums.sum(), int(counts.sum())
             else:
                 local_sum, local_count = None, 0
@@ -62,9 +92,9 @@ class TorchBackend:
         on the tokens only), so each slice's gradient is scaled by it and their sum is the whole batch's."""
         total_count = self.c.all_reduce_sum([scored_tokens(local)])[0]
         local_sum = 0.0
-        for part in micro_slices(local, self.micro_batches):
+        for part in self._slices(local):
             with torch.set_grad_enabled(weight is not None):
-                sums, _ = sequence_logps(self.model, part, self.pad_id, self.c.device)
+                sums, _ = self._logps(self.model, part)
                 part_sum = sums.sum()
                 if weight is not None and total_count > 0:
                     (-weight * part_sum / total_count).backward()
@@ -76,10 +106,10 @@ class TorchBackend:
 
     def reference_logps(self, pairs, ids):
         missing = [i for i in range(len(pairs)) if ids[i] not in self.reference_cache]
-        if missing:
+        if missing or self.sharded:
             sequences = [s for i in missing for s in pairs[i]]
             with torch.no_grad(), self._reference_model() as reference:
-                sums, _ = sequence_logps(reference, sequences, self.pad_id, self.c.device)
+                sums, _ = self._logps(reference, sequences)
             for k, i in enumerate(missing):
                 self.reference_cache[ids[i]] = (float(sums[2 * k]), float(sums[2 * k + 1]))
         return [self.reference_cache[i] for i in ids]
@@ -92,11 +122,11 @@ class TorchBackend:
 
     def _pair_terms(self, pairs, ids, weight, pair_total):
         """Sums over this rank's pairs: [loss, chosen reward, rejected reward, correct, pairs, tokens]."""
-        if not pairs:
+        if not pairs and not self.sharded:
             return [0.0] * 6
-        refs = torch.tensor(self.reference_logps(pairs, ids), dtype=torch.float64, device=self.c.device)
+        refs = torch.tensor(self.reference_logps(pairs, ids), dtype=torch.float64, device=self.c.device).reshape(-1, 2)
         with torch.set_grad_enabled(weight is not None):
-            sums, _ = sequence_logps(self.model, [s for p in pairs for s in p], self.pad_id, self.c.device)
+            sums, _ = self._logps(self.model, [s for p in pairs for s in p])
             chosen, rejected = sums[0::2], sums[1::2]
             losses = self.preference(chosen, rejected, refs[:, 0], refs[:, 1])
             if weight is not None:
@@ -120,7 +150,7 @@ class TorchBackend:
         mine, my_ids = self._share(pairs), self._share(ids)
         local = [0.0] * 6
         # Each slice's gradient is scaled by the global pair count: the slices sum to the batch mean's gradient.
-        for part, part_ids in zip(micro_slices(mine, self.micro_batches), micro_slices(my_ids, self.micro_batches)):
+        for part, part_ids in zip(self._slices(mine), self._slices(my_ids)):
             local = [a + b for a, b in zip(local, self._pair_terms(part, part_ids, weight, len(pairs)))]
         return self._pair_metrics(self.c.all_reduce_sum(local))
 
@@ -130,7 +160,10 @@ class TorchBackend:
         """Sums gradients over ranks, clips the global norm, steps AdamW. Returns the norm, or None when it is not
         finite (the update is skipped, as the Swift session does)."""
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.trainable]
-        if self.c.active:
+        if self.sharded:    # FSDP already summed them into each rank's shard
+            for p, g in zip(self.trainable, grads):
+                p.grad = g
+        elif self.c.active:
             flat = torch.cat([g.reshape(-1).float() for g in grads])
             self.c.all_reduce_tensor(flat)
             offset = 0
@@ -140,7 +173,13 @@ class TorchBackend:
         else:
             for p, g in zip(self.trainable, grads):
                 p.grad = g
-        if self.max_grad_norm > 0:
+        if self.sharded:
+            norm = float(sharding.total_norm([p.grad for p in self.trainable]))
+            coefficient = self.max_grad_norm / (norm + 1e-6)     # as clip_grad_norm_ computes it
+            if self.max_grad_norm > 0 and math.isfinite(norm) and coefficient < 1:
+                for p in self.trainable:
+                    p.grad.mul_(coefficient)
+        elif self.max_grad_norm > 0:
             norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, self.max_grad_norm))
         else:
             norm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in self.trainable))
@@ -157,6 +196,21 @@ class TorchBackend:
     def discard_gradients(self):
         self.optimizer.zero_grad(set_to_none=True)
 
+    # -- checkpoints -----------------------------------------------------------------------------------------
+
+    def checkpoint_state(self):
+        """(model state dict or None for the model's own, optimizer state dict) to write; called on every rank
+        (sharded, gathering is a collective; the full state lands on rank 0)."""
+        if self.sharded:
+            return sharding.gathered_state(self.model, self.optimizer)
+        return None, self.optimizer.state_dict()
+
+    def load_optimizer_state(self, state):
+        if self.sharded:
+            sharding.load_optimizer(self.model, self.optimizer, state)
+        else:
+            self.optimizer.load_state_dict(state)
+
     # -- held-out evaluation (sharded over ranks) ---------------------------------------------------------------
 
     def evaluate_held_out(self, objective):
@@ -164,10 +218,8 @@ class TorchBackend:
         with torch.no_grad():
             if objective == "sft":
                 totals = [0.0, 0.0, 0.0]
-                mine = self._share(self.held_out_sft)
-                for start in range(0, len(mine), size):
-                    chunk = mine[start:start + size]
-                    sums, counts = sequence_logps(self.model, chunk, self.pad_id, self.c.device)
+                for chunk in self._chunks(self._share(self.held_out_sft), size):
+                    sums, counts = self._logps(self.model, chunk)
                     totals[0] += float(sums.sum())
                     totals[1] += int(counts.sum())
                     totals[2] += token_count(chunk)
@@ -177,8 +229,8 @@ class TorchBackend:
             mine, my_ids = self._share(self.held_out_pairs), self._share(ids)
             totals = [0.0] * 6
             step = max(1, size // 2)
-            for start in range(0, len(mine), step):
-                part = self._pair_terms(mine[start:start + step], my_ids[start:start + step], None, 1)
+            for part_pairs, part_ids in zip(self._chunks(mine, step), self._chunks(my_ids, step)):
+                part = self._pair_terms(part_pairs, part_ids, None, 1)
                 totals = [a + b for a, b in zip(totals, part)]
             return self._pair_metrics(self.c.all_reduce_sum(totals))
 

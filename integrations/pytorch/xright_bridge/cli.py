@@ -10,6 +10,8 @@ import sys
 from . import __version__
 from .errors import BridgeError, SettingError
 from .commands import STRATEGIES, CommandError, parse_lambda
+from .precision import PRECISIONS, refuse_dtype
+from .sharding import SHARDINGS
 
 
 def _positive(name):
@@ -64,7 +66,10 @@ def parser():
                    help="Use only the first N preference records (before the held-out split).")
     t.add_argument("--format", choices=("alpaca", "prompt-response", "prompt-chosen-rejected", "hh", "sharegpt"),
                    help="Record format (default: detected from the first record's keys).")
-    t.add_argument("--template", default="xright", help="xright, raw, alpaca, hh, or a custom text with {prompt}.")
+    t.add_argument("--template", default=None,
+                   help="Prompt format: a chat family (chatml, llama3, llama2, mistral, alpaca; rendered with the "
+                        "model's BOS/EOS tokens), a text template (xright, raw, hh) or a custom text with {prompt}. "
+                        "Default: the model's chat template (tokenizer_config.json), else xright.")
     t.add_argument("--max-len", type=_positive("--max-len"), help="Truncate sequences to this many tokens "
                                                                   "(default: the model's max positions).")
     t.add_argument("--eval-fraction", type=float, default=0.05, help="Held-out share of each data set.")
@@ -105,7 +110,15 @@ def parser():
                    help="Comma-separated module names (default: the architecture's, as xright's engine: "
                         "query_key_value for gpt_neox; q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj "
                         "for llama, qwen2, mistral).")
-    t.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    t.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help="fp32; bf16-mixed: bfloat16 autocast with float32 weights, gradients and AdamW state (the "
+                        "usual choice on GPUs); bf16-pure / fp16-pure: the weights themselves in that dtype (half "
+                        "their memory; updates below the dtype's resolution are lost).")
+    t.add_argument("--shard", default="none", choices=SHARDINGS,
+                   help="fsdp: shard parameters, gradients and AdamW state over the ranks with PyTorch FSDP2 "
+                        "(fully_shard per transformer block); needs a distributed launch. Default: none (every "
+                        "rank holds the whole model; gradients all-reduced).")
+    t.add_argument("--dtype", help=argparse.SUPPRESS)     # replaced by --precision; refused with a pointer to it
     t.add_argument("--threads", type=_positive("--threads"), help="torch threads per process.")
     t.add_argument("--telemetry-seconds", type=float, default=10.0, help="GPU sampling period.")
 
@@ -115,6 +128,7 @@ def parser():
     s.add_argument("--tokenizer")
     s.add_argument("--sft")
     s.add_argument("--pref")
+    s.add_argument("--template", help="Prompt format, as for train (default: the model's chat template, else raw).")
     s.add_argument("--beta", type=float, default=0.1)
     s.add_argument("--json", action="store_true", help="Accepted for symmetry with xright score (always JSON).")
 
@@ -131,6 +145,7 @@ def parser():
 def resolve_train_args(args):
     """A new run needs --model and --run-dir; a resume takes the run's recorded options instead."""
     if args.resume is None:
+        refuse_dtype(args.dtype)
         for flag, value in (("--model", args.model), ("--run-dir", args.run_dir)):
             if value is None:
                 raise SettingError(flag, "required to start a run (or give --resume RUN_DIR to continue one)")

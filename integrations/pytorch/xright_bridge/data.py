@@ -7,8 +7,10 @@ transcripts) · sharegpt (LLaMA-Factory ranking). Each in a JSON array or JSON L
 
 import gzip
 import json
+import os
 from dataclasses import dataclass, field
 
+from .chat import FAMILIES, ChatTemplate, ChatTemplateError, ModelChatSettings
 from .errors import DataError
 
 FORMATS = ("alpaca", "prompt-response", "prompt-chosen-rejected", "hh", "sharegpt")
@@ -39,7 +41,8 @@ class Pair:
 def read_records(path):
     """(location, object) per record. JSON arrays name records by index, JSON Lines by line number."""
     try:
-        raw = open(path, "rb").read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise DataError(path, f"cannot read the file ({e.strerror})") from None
     if raw[:2] == b"\x1f\x8b":
@@ -261,12 +264,19 @@ class PromptTemplate:
 
     def __init__(self, spec):
         text = TEMPLATES.get(spec)
+        self.name = spec if text is not None else None
         if text is None:
             if spec.count("{prompt}") != 1:
-                raise DataError("--template", f"\"{spec}\" is neither a template name ({', '.join(TEMPLATES)}) nor "
-                                              "a custom template containing {prompt} exactly once")
-            text = spec.replace("\\n", "\n").replace("\\t", "\t")
+                raise DataError("--template", f"\"{spec}\" is neither a template name ({', '.join(template_names())}) "
+                                              "nor a custom template containing {prompt} exactly once")
+            text = _unescape(spec)
+        self.format = text
         self.prefix, self.suffix = text.split("{prompt}")
+
+    @property
+    def description(self):
+        """What the run header records as `prompt_format`: the name, or the custom text."""
+        return self.name or self.format
 
     def render(self, prompt, context):
         if not context:
@@ -284,6 +294,40 @@ class PromptTemplate:
         return out + self.prefix + prompt + self.suffix
 
 
+def _unescape(text):
+    """`\\n`, `\\t` and `\\\\` typed in a shell stand for a line break, a tab and a backslash."""
+    out, escaping = [], False
+    for c in text:
+        if escaping:
+            out.append({"n": "\n", "t": "\t", "\\": "\\"}.get(c, "\\" + c))
+            escaping = False
+        elif c == "\\":
+            escaping = True
+        else:
+            out.append(c)
+    if escaping:
+        out.append("\\")
+    return "".join(out)
+
+
+def template_names():
+    """`--template` names: the chat families, then the text templates no family shares a name with."""
+    return list(FAMILIES) + [name for name in TEMPLATES if name not in FAMILIES]
+
+
+def resolve_prompt_format(template, model_directory, fallback="xright"):
+    """PromptFormatChoice.resolve: `--template` given: a chat family by name (with the model's BOS / EOS when its
+    tokenizer_config.json names them) or a text template; otherwise the model's chat template, which must be one
+    xright recognises; otherwise `fallback`. Returns a PromptTemplate or a ChatTemplate."""
+    if template is not None and ChatTemplate.named(template) is None:
+        return PromptTemplate(template)
+    settings = ModelChatSettings.read(model_directory) if model_directory and os.path.isdir(model_directory) else None
+    if template is not None:
+        return ChatTemplate.named(template).with_tokens(settings and settings.bos_token, settings and settings.eos_token)
+    chat = settings.chat_template() if settings else None
+    return chat if chat is not None else PromptTemplate(fallback)
+
+
 @dataclass
 class Tokenized:
     """ids = tok(templated prompt) ++ tok(response) ++ [eos]; the loss covers ids[response_start:]."""
@@ -294,23 +338,37 @@ class Tokenized:
 class ExampleTokenizer:
     """ExampleTokenizer.swift, including its truncation rule (P prompt, R response tokens with eos, L max):
     when P + R > L the response keeps min(R, max(L − P, min(m, L − 1))) tokens from the left, the prompt the rest
-    of the budget from the right; a pair's longer response sets the budget so both keep the same prompt."""
+    of the budget from the right; a pair's longer response sets the budget so both keep the same prompt.
+
+    `template` is a PromptTemplate (ids = tok(templated prompt) ++ tok(response) ++ [eos]) or a ChatTemplate: the
+    conversation (context, the prompt as the user turn, the response as the assistant turn) rendered and encoded
+    at once, through the reply's end-of-turn marker, with no eos after it; the prompt part is everything before
+    the reply. For a pair, the prompt is the part both sequences share."""
 
     def __init__(self, tokenizer, eos_id, template, max_length=None, min_response_tokens=16):
         if max_length is not None and max_length < 2:
             raise DataError("--max-len", f"expected at least 2 tokens (one of prompt, one of response), found {max_length}")
         self.tokenizer, self.eos_id, self.template = tokenizer, eos_id, template
         self.max_length, self.min_response = max_length, min_response_tokens
+        self.chat = isinstance(template, ChatTemplate)
 
     def _encode(self, text):
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
-    def _prompt(self, text, where):
-        ids = self._encode(text)
+    def _require_prompt(self, ids, where):
         if not ids:
             raise DataError(where, "the templated prompt encodes to no tokens, so the first response token has "
                                    "nothing to be predicted from")
         return ids
+
+    def _chat_sequence(self, context, prompt, response, where):
+        """The conversation's ids through the reply's end-of-turn marker, and where the reply starts. A
+        conversation the template rejects is a bad record (skipped unless --strict), not a failed run."""
+        messages = [(role, text) for role, text in context] + [("user", prompt), ("assistant", response)]
+        try:
+            return self.template.tokenize_last_reply(messages, self._encode)
+        except ChatTemplateError as error:
+            raise DataError(where, str(error)) from None
 
     def _budget(self, p, r):
         if self.max_length is None or p + r <= self.max_length:
@@ -324,15 +382,30 @@ class ExampleTokenizer:
         return Tokenized(prompt[len(prompt) - keep_prompt:] + response[:keep_response], keep_prompt)
 
     def example(self, e):
-        prompt = self._prompt(self.template.render(e.prompt, e.context), e.source)
-        response = self._encode(e.response) + [self.eos_id]
+        if self.chat:
+            ids, start = self._chat_sequence(e.context, e.prompt, e.response, e.source)
+            prompt, response = self._require_prompt(ids[:start], e.source), ids[start:]
+        else:
+            prompt = self._require_prompt(self._encode(self.template.render(e.prompt, e.context)), e.source)
+            response = self._encode(e.response) + [self.eos_id]
         kp, kr = self._budget(len(prompt), len(response))
         return self._assemble(prompt, kp, response, min(len(response), kr))
 
     def pair(self, p):
-        prompt = self._prompt(self.template.render(p.prompt, p.context), p.source)
-        chosen = self._encode(p.chosen) + [self.eos_id]
-        rejected = self._encode(p.rejected) + [self.eos_id]
+        if self.chat:
+            a, a_start = self._chat_sequence(p.context, p.prompt, p.chosen, p.source)
+            b, b_start = self._chat_sequence(p.context, p.prompt, p.rejected, p.source)
+            # Both render the same text up to their replies, so their ids agree there (short of a token that
+            # straddles a reply's start in one of them).
+            shared = 0
+            while shared < min(a_start, b_start) and a[shared] == b[shared]:
+                shared += 1
+            prompt = self._require_prompt(a[:shared], p.source)
+            chosen, rejected = a[shared:], b[shared:]
+        else:
+            prompt = self._require_prompt(self._encode(self.template.render(p.prompt, p.context)), p.source)
+            chosen = self._encode(p.chosen) + [self.eos_id]
+            rejected = self._encode(p.rejected) + [self.eos_id]
         kp, kr = self._budget(len(prompt), max(len(chosen), len(rejected)))
         return (self._assemble(prompt, kp, chosen, min(len(chosen), kr)),
                 self._assemble(prompt, kp, rejected, min(len(rejected), kr)))

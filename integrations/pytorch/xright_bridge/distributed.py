@@ -32,6 +32,14 @@ class Collective:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor.tolist()
 
+    def all_reduce_max(self, value):
+        """The largest of every rank's integer."""
+        if not self.active:
+            return value
+        tensor = torch.tensor([value], dtype=torch.int64, device=self.device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return int(tensor.item())
+
     def all_reduce_tensor(self, tensor):
         if self.active:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
@@ -58,4 +66,7 @@ class Collective:
 
     def close(self):
         if self.active and dist.is_initialized():
+            # Rank 0 hosts the group's store: no rank tears the group down while another may still be using it
+            # (seen as "terminate called without an active exception" on rank 1 when rank 0 left first).
+            dist.barrier()
             dist.destroy_process_group()

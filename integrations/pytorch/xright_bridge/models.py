@@ -4,9 +4,6 @@ import os
 
 from .errors import SettingError
 
-DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
-
-
 def load_tokenizer(path):
     from tokenizers import Tokenizer
     if os.path.isdir(path):
@@ -19,13 +16,14 @@ def load_tokenizer(path):
         raise SettingError("--tokenizer", f"{path}: not a Hugging Face tokenizers JSON ({error})") from None
 
 
-def load_model(directory, dtype="float32", device="cpu"):
+def load_model(directory, dtype=None, device="cpu"):
+    """The model in `dtype` (a torch dtype; default float32)."""
     import torch
     from transformers import AutoModelForCausalLM
     if not os.path.isfile(os.path.join(directory, "config.json")):
         raise SettingError("--model", f"{directory}: expected a model directory with config.json")
     try:
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=getattr(torch, DTYPES[dtype]))
+        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype or torch.float32)
     except Exception as error:
         raise SettingError("--model", f"{directory}: could not load the model ({error})") from None
     return model.to(device)

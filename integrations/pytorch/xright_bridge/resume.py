@@ -7,6 +7,7 @@ import json
 import os
 
 from .errors import SettingError
+from .precision import FROM_DTYPE
 
 ARGS_FILE = "bridge-args.json"
 # Options a resume may change: they decide how fast, not what is computed.
@@ -82,6 +83,11 @@ class ResumePoint:
         # Options added after the run was started take their defaults (what the run did without them).
         merged = dict(defaults)
         merged.update(self.recorded)
+        # Before --precision, --dtype chose how the weights were stored; the run goes on as it was.
+        legacy = merged.pop("dtype", None)
+        if legacy is not None and "precision" not in self.recorded:
+            merged["precision"] = FROM_DTYPE.get(legacy, legacy)
+        merged["dtype"] = None
         for key in RESUMABLE_OVERRIDES:
             if getattr(args, key) != defaults.get(key):
                 merged[key] = getattr(args, key)

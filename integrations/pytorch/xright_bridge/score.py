@@ -1,9 +1,10 @@
 """`xright-bridge score`: the JSON `xright score` prints, computed with the training loss functions, for checking
-the two engines against each other. No template, no truncation: ids = tok(prompt) ++ tok(response) ++ [eos]."""
+the two engines against each other. No truncation; the prompt format by `xright score`'s rules: `--template`, else
+the model's chat template, else none (ids = tok(prompt) ++ tok(response) ++ [eos])."""
 
 import torch
 
-from .data import ExampleTokenizer, PromptTemplate, eos_id_of, read_dataset
+from .data import ExampleTokenizer, eos_id_of, read_dataset, resolve_prompt_format
 from .errors import SettingError
 from .losses import PreferenceLoss, sequence_logps
 from .models import check_vocabulary, load_model, load_tokenizer, max_positions
@@ -18,7 +19,7 @@ def score(args, batch_size=16):
     tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
     check_vocabulary(tokenizer, policy, tokenizer_path)
     eos = eos_id_of(tokenizer, tokenizer_path)
-    tok = ExampleTokenizer(tokenizer, eos, PromptTemplate("raw"))
+    tok = ExampleTokenizer(tokenizer, eos, resolve_prompt_format(getattr(args, "template", None), args.model, "raw"))
     limit = max_positions(policy)
     out = {}
 

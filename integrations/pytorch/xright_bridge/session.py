@@ -111,6 +111,10 @@ class Session:
             return {"step": self.step, "epoch": self.epoch, "lambda": self.lam, "strategy": self.strategy.name,
                     "paused": self.paused, "finished": self._finished}
 
+    def note(self, **fields):
+        """A line of this rank's own in its trace (how much of the model it holds, sharded)."""
+        self._trace(**fields)
+
     def _trace(self, **fields):
         self.trace.write(json.dumps(fields, sort_keys=True) + "\n")
         self.trace.flush()
@@ -339,8 +343,17 @@ class Session:
             return False
         # Each rank's reference log-probs were computed in its own batches: a resume must reuse them, not recompute.
         ranks = self.c.gather({"referenceCache": self.backend.reference_cache, "torchRNG": torch.get_rng_state()})
-        if not self.c.is_main:
-            return True
+        # Sharded, the weights and optimizer state are gathered to rank 0 (all ranks take part).
+        model_state, optimizer_state = self.backend.checkpoint_state()
+        saved = self._write_checkpoint(ranks, model_state, optimizer_state) if self.c.is_main else None
+        # Every rank learns whether it was written: the final checkpoint is then taken (or not) by all of them,
+        # never by some ranks waiting in its collectives for the others.
+        saved = self.c.broadcast(saved)
+        if saved:
+            self.checkpoint_current = True
+        return saved
+
+    def _write_checkpoint(self, ranks, model_state, optimizer_state):
         started = time.monotonic()
         root = os.path.join(self.run_dir, "checkpoints")
         final = os.path.join(root, f"step-{self.step:06d}")
@@ -348,8 +361,8 @@ class Session:
         try:
             shutil.rmtree(tmp, ignore_errors=True)
             os.makedirs(os.path.join(tmp, "backend"))
-            self.save_model(os.path.join(tmp, "backend"))
-            torch.save(self.backend.optimizer.state_dict(), os.path.join(tmp, "backend", "optimizer.pt"))
+            self.save_model(os.path.join(tmp, "backend"), model_state)
+            torch.save(optimizer_state, os.path.join(tmp, "backend", "optimizer.pt"))
             torch.save(ranks, os.path.join(tmp, "backend", RANKS_FILE))
             with open(os.path.join(tmp, "session.json"), "w") as f:
                 json.dump({"format": 1, "step": self.step, "epoch": self.epoch, "stepInEpoch": self.step_in_epoch,
@@ -368,7 +381,6 @@ class Session:
             self.emit({"type": "warning", "step": self.step, "kind": "checkpoint-failed",
                        "message": f"{final}: {error}"})
             return False
-        self.checkpoint_current = True
         self.emit({"type": "checkpoint-saved", "step": self.step, "path": os.path.abspath(final),
                    "seconds": time.monotonic() - started})
         return True

@@ -11,10 +11,12 @@ import torch
 from . import __version__
 from .backend import TorchBackend
 from .batches import Batches
-from .data import Example, ExampleTokenizer, PromptTemplate, eos_id_of, is_held_out, read_dataset
+from .data import Example, ExampleTokenizer, eos_id_of, is_held_out, read_dataset, resolve_prompt_format
 from .distributed import Collective
-from .errors import SettingError
+from .errors import DataError, SettingError
 from .losses import PreferenceLoss
+from .precision import Precision
+from .sharding import check_launch, local_and_total_parameters, shard
 from .models import check_vocabulary, load_model, load_tokenizer, max_positions
 from .resume import save_args
 from .runlog import SCHEMA, RunLogWriter, iso_utc_now
@@ -51,6 +53,20 @@ def training_config(args):
         "stopRule": {"epsilon": args.stop_epsilon, "referenceFront": []} if args.stop_epsilon is not None else None,
         "maxConsecutiveNonFinite": 3,
     }
+
+
+# The run header's record of the prompt format, as the Swift trainer's (PromptFormatChoice.headerKey).
+PROMPT_FORMAT_KEY = "prompt_format"
+
+
+def check_resume_format(prompt_format, resume):
+    """A resume must train in the format the run started with (PromptFormatChoice.checkResume): a changed
+    tokenizer_config.json would change every sequence."""
+    recorded = resume.header.get("settings", {}).get(PROMPT_FORMAT_KEY)
+    if recorded is not None and recorded != prompt_format.description:
+        raise SettingError("--resume", f"the run was trained in prompt format {recorded}, but its model and --template "
+                                       f"now give {prompt_format.description}; restore the model's chat template or "
+                                       "start a new run")
 
 
 def check_recipe(args):
@@ -136,7 +152,7 @@ def restore_backend(backend, resume, c):
     torch RNG as the checkpoint holds them."""
     directory = resume.backend_dir
     try:
-        backend.optimizer.load_state_dict(torch.load(os.path.join(directory, "optimizer.pt"), map_location=c.device))
+        backend.load_optimizer_state(torch.load(os.path.join(directory, "optimizer.pt"), map_location=c.device))
         ranks = torch.load(os.path.join(directory, RANKS_FILE))
     except (OSError, RuntimeError, ValueError) as error:
         raise SettingError("--resume", f"{directory}: cannot load the checkpoint ({error})") from None
@@ -155,10 +171,12 @@ def train(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     c = Collective()
+    check_launch(args.shard, c)
     resume = getattr(args, "resume_point", None)
     tokenizer, tokenizer_path = load_tokenizer(args.tokenizer or args.model)
     # A resumed full fine-tune starts from the checkpoint's weights; LoRA loads its adapters onto the base below.
-    model = load_model(resume.backend_dir if resume and not args.lora_r else args.model, args.dtype, c.device)
+    precision = Precision(args.precision, c.device)
+    model = load_model(resume.backend_dir if resume and not args.lora_r else args.model, precision.storage, c.device)
     check_vocabulary(tokenizer, model, tokenizer_path)
     eos = eos_id_of(tokenizer, tokenizer_path)
     limit = max_positions(model)
@@ -166,8 +184,10 @@ def train(args):
         raise SettingError("--max-len", f"{args.max_len} tokens is more than the model's max_position_embeddings "
                                         f"({limit}); give at most {limit}")
     max_len = args.max_len or limit
-    tok = ExampleTokenizer(tokenizer, eos, PromptTemplate(args.template), max_len,
-                           max(1, min(16, max_len // 2)) if max_len else 16)
+    prompt_format = resolve_prompt_format(args.template, args.model)
+    if resume:
+        check_resume_format(prompt_format, resume)
+    tok = ExampleTokenizer(tokenizer, eos, prompt_format, max_len, max(1, min(16, max_len // 2)) if max_len else 16)
 
     probe = make_strategy(args.strategy, 0, 0, 0, args.lam, args.epochs, c)
     sources, held_sft, held_pairs, fingerprints, summary = {"sft": None, "dpo": None}, [], [], {}, []
@@ -180,7 +200,13 @@ def train(args):
             continue
         train_items, held = [], []
         for r, is_held in zip(records, held_flags):
-            item = tok.example(r) if kind == "sft" else tok.pair(r)
+            try:
+                item = tok.example(r) if kind == "sft" else tok.pair(r)
+            except DataError as error:   # a conversation the chat template rejects, a prompt of no tokens
+                if args.strict:
+                    raise
+                skipped.append(str(error))
+                continue
             (held if is_held else train_items).append(item)
         if not train_items:
             raise SettingError(path, "no usable training records after the held-out split")
@@ -199,25 +225,32 @@ def train(args):
 
     reference = None
     if reference_dir is not None:
-        reference = load_model(reference_dir, args.dtype, c.device).eval()
+        reference = load_model(reference_dir, precision.storage, c.device).eval()
         if reference.config.vocab_size != model.config.vocab_size:
             raise SettingError("--ref-model", f"{args.ref_model}: vocab_size {reference.config.vocab_size} differs from "
                                               f"the policy's {model.config.vocab_size}; the reference must share the "
                                               "policy's tokenizer")
     if args.lora_r:
+        # The adapters' random initialisation must be the same on every rank (and in every repeat of the run).
+        torch.manual_seed(args.seed)
         model = load_adapters(model, resume.backend_dir) if resume else attach_lora(model, args)
     elif reference is None:
         # The reference is the starting weights, also when the policy comes from a checkpoint.
-        reference = (load_model(args.model, args.dtype, c.device) if resume else copy.deepcopy(model)).eval()
+        reference = (load_model(args.model, precision.storage, c.device) if resume else copy.deepcopy(model)).eval()
     if reference is not None:
         for p in reference.parameters():
             p.requires_grad_(False)
     model.train()
+    if args.shard == "fsdp":
+        shard(model, c)
+        if reference is not None:
+            shard(reference, c)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=args.weight_decay)
     backend = TorchBackend(model, reference, optimizer, PreferenceLoss(args.loss, args.beta, args.label_smoothing),
                            eos, c, args.max_grad_norm, args.lr, args.warmup, max(2, args.batch_size), held_sft, held_pairs,
-                           micro_batches=args.grad_accum)
+                           micro_batches=args.grad_accum, autocast=precision.autocast,
+                           sharded=args.shard == "fsdp")
     if not held_sft or not held_pairs:
         config["evalEvery"], config["stopRule"] = None, None
     if resume:
@@ -234,9 +267,9 @@ def train(args):
         "modelFingerprint": f"hf:{os.path.abspath(args.model)}", "dataFingerprints": fingerprints,
         "settings": {
             "engine": f"pytorch {torch.__version__}", "model": os.path.abspath(args.model), "tokenizer": os.path.abspath(tokenizer_path),
-            "worldSize": str(c.world), "device": c.device.type, "dtype": args.dtype, "batchSize": str(args.batch_size),
+            "worldSize": str(c.world), "device": c.device.type, "precision": precision.name, "shard": args.shard, "dtype": precision.storage_name, "batchSize": str(args.batch_size),
             "optimizer": "adamw", "learningRate": str(args.lr), "loss": args.loss, "beta": str(args.beta),
-            "template": args.template, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
+            "template": args.template or "", PROMPT_FORMAT_KEY: prompt_format.description, "maxLength": str(max_len), "lora": str(args.lora_r or "none"),
             "trainable_parameters": str(sum(p.numel() for p in trainable)),
             "gpu": "nvml" if telemetry.available else telemetry.reason, "host": socket.gethostname(),
             "data": "; ".join(summary),
@@ -247,8 +280,9 @@ def train(args):
         },
     }
 
-    def save_model(directory):
-        model.save_pretrained(directory)
+    def save_model(directory, state_dict=None):
+        """The weights or LoRA adapters as save_pretrained writes them; sharded, from the gathered state."""
+        model.save_pretrained(directory, state_dict=state_dict)
 
     log = server = None
     if c.is_main:
@@ -260,6 +294,9 @@ def train(args):
     session = Session(config, backend, sources, c, args.run_dir, header, telemetry, args.telemetry_seconds, save_model)
     if resume:
         session.restore(resume.session, resume.checkpoint)
+    if args.shard == "fsdp":
+        held, whole = local_and_total_parameters(model)
+        session.note(shard="fsdp", localParameters=held, parameters=whole)
     if c.is_main:
         server = RunServer(args.run_dir, session.live_status)
         server.start()
