@@ -122,6 +122,24 @@ final class EvalSuiteTrainTests: XCTestCase {
         XCTAssertEqual(figures["questions"] as? Int, 5)
     }
 
+    /// `xright sweep` shares train's options: every run of the grid (and the optimum runs) scores the suite.
+    func test_sweep_passesTheSuiteToEveryRun() throws {
+        let dir = try scratchDirectory()
+        let root = dir.appendingPathComponent("runs")
+        let r = try XRightProcess.run(["sweep", "--strategies", "mix", "--lambdas", "0.5", "--runs-root", root.path,
+                                       "--eval-suite", Self.suite.path] + SweepCommandTests.quick, in: dir)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        let runs = try FileManager.default.contentsOfDirectory(atPath: root.path)
+            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("\($0)/run.jsonl").path) }
+        XCTAssertEqual(runs.count, 3, "the two optimum runs and the one grid run: \(runs)")
+        for run in runs {
+            let events = try evalEvents(root.appendingPathComponent(run))
+            XCTAssertFalse(events.isEmpty, run)
+            XCTAssertTrue(events.values.allSatisfy { ($0["multipleChoice"] as? [String: Any])?["questions"] as? Int == 7 },
+                          "\(run) scores all 7 questions (0-shot) at every evaluation")
+        }
+    }
+
     func test_badSuite_isRefusedWithFileAndLine_beforeAnyRunDirectoryExists() throws {
         let dir = try scratchDirectory()
         func refused(_ lines: String?, _ extra: [String] = [], mentioning fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
