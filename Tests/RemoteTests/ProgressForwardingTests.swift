@@ -42,7 +42,7 @@ final class ProgressForwardingTests: XCTestCase {
         var seen: [RunRecord] = []
         source.subscribe { record in lock.lock(); seen.append(record); lock.unlock() }
         server.publish(inStep)
-        try Fixtures.eventually("the attached viewer sees the progress record") {
+        Fixtures.eventually("the attached viewer sees the progress record") {
             lock.lock(); defer { lock.unlock() }
             return seen.contains(inStep)
         }
