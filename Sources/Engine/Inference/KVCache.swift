@@ -26,9 +26,6 @@ public final class KVCache {
     /// Forgets every position (the buffers are reused).
     public func reset() { count = 0 }
 
-    /// Forgets the positions from `length` on: the next token goes at `length` again (a shared prefix is kept).
-    public func truncate(to length: Int) { count = min(count, max(0, length)) }
-
     var rowSize: Int { kvHeads * headDim }
 
     /// Causal attention of `tokens` new queries (at positions count…count+tokens−1, whose K and V are already

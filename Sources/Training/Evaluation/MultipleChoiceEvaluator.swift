@@ -56,11 +56,6 @@ public struct MultipleChoiceEvaluator {
     public let shots: [MultipleChoiceQuestion]
     /// Sequences per forward pass.
     public var batchSize = 16
-    /// Scores a question's choices through one KV cache: the shared context is run once, then each continuation
-    /// from there, instead of a full forward pass of context + continuation per choice (the same sums to float
-    /// rounding: tested). Off, for a model without an incremental decoder, or when left-truncation leaves the
-    /// choices different contexts, every choice is a full forward pass.
-    public var sharesPrefix = true
 
     public init(model: any CausalLanguageModel, tokenizer: any Tokenizer, shots: [MultipleChoiceQuestion] = []) {
         self.model = model
@@ -119,23 +114,8 @@ public struct MultipleChoiceEvaluator {
 
     /// Scores one question's choices.
     public func score(_ question: MultipleChoiceQuestion) throws -> MultipleChoiceResult {
-        let encoded = try sequences(for: question)
-        return score(question, encoded, decoder: prefixDecoder(for: [encoded.sequences]))
-    }
-
-    /// The decoder that shares a question's context across its choices (`sharesPrefix`), sized for the longest
-    /// sequence; nil when sharing is off or the model has none.
-    func prefixDecoder(for sequences: [[[Int]]]) -> (any IncrementalDecoder)? {
-        guard sharesPrefix else { return nil }
-        let longest = sequences.lazy.flatMap { $0 }.map(\.count).max() ?? 1
-        return try? Decoders.make(for: model, capacity: max(1, longest))
-    }
-
-    func score(_ question: MultipleChoiceQuestion, _ encoded: (sequences: [[Int]], starts: [Int]),
-               decoder: (any IncrementalDecoder)?) -> MultipleChoiceResult {
-        let (sequences, starts) = encoded
-        let sums = decoder.flatMap { SharedPrefixLogLikelihood.sums($0, sequences: sequences, starts: starts) }
-            ?? ContinuationLogLikelihood.sums(model, sequences: sequences, scoredFrom: starts, batchSize: batchSize)
+        let (sequences, starts) = try self.sequences(for: question)
+        let sums = ContinuationLogLikelihood.sums(model, sequences: sequences, scoredFrom: starts, batchSize: batchSize)
         let lengths = question.choices.map { Double($0.unicodeScalars.count) }
         return MultipleChoiceResult(question: question, logLikelihoods: sums, prediction: Self.argmax(sums),
                                     normalizedPrediction: Self.argmax(zip(sums, lengths).map { $0 / $1 }),
@@ -145,13 +125,10 @@ public struct MultipleChoiceEvaluator {
     /// Scores every question; `progress(done)` after each.
     public func evaluate(_ questions: [MultipleChoiceQuestion],
                          progress: (Int) -> Void = { _ in }) throws -> [MultipleChoiceResult] {
-        // Tokenized (and checked) up front: one decoder serves every question, the weights being fixed meanwhile.
-        let encoded = try questions.map { try sequences(for: $0) }
-        let decoder = prefixDecoder(for: encoded.map(\.sequences))
         var results = [MultipleChoiceResult]()
         results.reserveCapacity(questions.count)
-        for (q, e) in zip(questions, encoded) {
-            results.append(score(q, e, decoder: decoder))
+        for q in questions {
+            results.append(try score(q))
             progress(results.count)
         }
         return results
@@ -180,40 +157,5 @@ enum ContinuationLogLikelihood {
             }
         }
         return out
-    }
-}
-
-/// Σ log p of each continuation through a KV cache: the shared context is fed once, its last position's logits
-/// score each continuation's first token, and each continuation (but its last token) is fed from the context's end,
-/// the cache cut back to the context before the next. nil when the sequences do not share one context.
-enum SharedPrefixLogLikelihood {
-    static func sums(_ decoder: any IncrementalDecoder, sequences: [[Int]], starts: [Int]) -> [Double]? {
-        guard let start = starts.first, start > 0, starts.allSatisfy({ $0 == start }),
-              sequences.allSatisfy({ $0.count > start && $0.count <= decoder.cache.capacity }),
-              sequences.dropFirst().allSatisfy({ $0[..<start] == sequences[0][..<start] }) else { return nil }
-        let vocab = decoder.vocabSize
-        decoder.cache.reset()
-        let last = decoder.feed(Array(sequences[0][..<start]))
-        return sequences.map { sequence in
-            decoder.cache.truncate(to: start)
-            var sum = logProbability(of: sequence[start], logits: last, row: 0, vocab: vocab)
-            if sequence.count - start > 1 {
-                let logits = decoder.feed(Array(sequence[start..<(sequence.count - 1)]), allPositions: true)
-                for j in 1..<(sequence.count - start) {
-                    sum += logProbability(of: sequence[start + j], logits: logits, row: j - 1, vocab: vocab)
-                }
-            }
-            return sum
-        }
-    }
-
-    /// log softmax(logits[row])[token], the normaliser summed in Double.
-    static func logProbability(of token: Int, logits: [Float], row: Int, vocab: Int) -> Double {
-        let base = row * vocab
-        var peak = -Float.infinity
-        for i in base..<(base + vocab) { peak = max(peak, logits[i]) }
-        var total = 0.0
-        for i in base..<(base + vocab) { total += Foundation.exp(Double(logits[i] - peak)) }
-        return Double(logits[base + token] - peak) - Foundation.log(total)
     }
 }
