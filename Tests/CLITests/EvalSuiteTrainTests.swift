@@ -166,5 +166,6 @@ final class EvalSuiteTrainTests: XCTestCase {
 
         let shotsAlone = try XRightProcess.run(["train", "--headless", "--max-steps", "1", "--eval-shots", "1"] + TinyRun.options, in: dir)
         assertRefused(shotsAlone, mentioning: ["--eval-shots needs --eval-suite FILE"])
+        try refused(good + good, ["--eval-shots", "-1"], mentioning: ["--eval-shots must be at least 0, got -1"])
     }
 }
