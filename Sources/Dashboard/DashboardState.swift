@@ -119,6 +119,8 @@ public struct DashboardState {
     public private(set) var sftEvals: [EvalPoint] = []
     public private(set) var dpoEvals: [EvalPoint] = []
     public var lastEval: EvalEvent? { progress.lastEval }
+    /// The newest evaluation that scored the run's `--eval-suite`: its step and figures.
+    public private(set) var lastMultipleChoice: (step: Int, figures: MultipleChoiceFigures)?
 
     /// The most recent steps' choices, oldest first (at most `stripCapacity`).
     public private(set) var recentChoices: [StepChoice] = []
@@ -218,6 +220,10 @@ public struct DashboardState {
             if let m = e.sft { parts.append("SFT \(Format.loss(m.loss))") }
             if let m = e.dpo { parts.append("DPO \(Format.loss(m.loss))") }
             if let d = e.idealDistance { parts.append("ideal distance \(Format.loss(d))") }
+            if let m = e.multipleChoice {
+                lastMultipleChoice = (e.step, m)
+                parts.append("MC acc \(Format.fixed(100 * m.acc, 1))% (norm \(Format.fixed(100 * m.accNorm, 1))%)")
+            }
             note("eval at step \(e.step): " + parts.joined(separator: ", "), step: e.step)
         case .commandApplied(let c):
             let fromKeyboard = resolvePending(c.command)
@@ -284,6 +290,9 @@ public struct DashboardState {
         dpo.truncate(after: step)
         sftEvals.removeAll { $0.step > step }
         dpoEvals.removeAll { $0.step > step }
+        if let mc = lastMultipleChoice, mc.step > step {
+            lastMultipleChoice = progress.evals.last { $0.multipleChoice != nil }.map { ($0.step, $0.multipleChoice!) }
+        }
         trajectory = trajectory.map { (min($0.sft, Int32(sft.count)), min($0.dpo, Int32(dpo.count))) }
         trajectory.removeLast(max(0, trajectory.count - step))
     }

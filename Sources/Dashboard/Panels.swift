@@ -124,7 +124,15 @@ public final class DashboardRenderer {
     private func drawLosses(_ state: DashboardState, _ view: ViewSettings, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
         let inner = drawFrame(rect, title: "Losses", on: surface, glyphs: glyphs)
         guard inner.height >= 4 else { return }
-        var header = RowWriter(surface, inner, row: 0)
+        var headerClip = inner
+        if let mc = state.lastMultipleChoice {
+            // The --eval-suite's newest figures, right-aligned on the header row; the view settings keep what is left.
+            let text = "MC acc \(Format.fixed(100 * mc.figures.acc, 1))% norm \(Format.fixed(100 * mc.figures.accNorm, 1))% @\(mc.step)"
+            let x = max(inner.x, inner.maxX - text.count)
+            surface.put(text, x: x, y: inner.y, role: .evalMark, clip: inner)
+            headerClip = Rect(x: inner.x, y: inner.y, width: max(0, x - inner.x - 1), height: 1)
+        }
+        var header = RowWriter(surface, headerClip, row: 0)
         header.write(view.smoothingWeight == 0 ? "raw" : "EMA \(view.smoothingWeight)", .muted)
         header.write(" · \(view.logScale ? "log" : "linear")", .muted)
         header.write(" · x: \(view.axis == .step ? "step" : "time")", .muted)

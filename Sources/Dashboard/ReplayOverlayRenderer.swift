@@ -119,6 +119,7 @@ final class ReplayOverlayRenderer {
             w.write("\(glyphs.lambdaSymbol) " + (state.lambda.map { Format.fixed($0, 2) } ?? "--"), .text)
             w.write("  step \(state.step)", .text)
             if let d = state.lastEval?.idealDistance { w.write("  dist " + Format.loss(d), .text) }
+            if let mc = state.lastMultipleChoice { w.write("  MC acc " + Format.fixed(100 * mc.figures.acc, 1) + "%", .text) }
             w.write("  " + state.activity.label, state.activity.isLive ? .good : .muted)
         }
         if states.count < inner.height, player.timelines.count > inner.height {

@@ -25,6 +25,8 @@ public struct RunSummary: Equatable, Sendable {
     public var dpoStepShare: Double?
     public var finished: RunFinished?
     public var problems: RunLogProblems
+    /// The newest evaluation's `--eval-suite` figures (the latest eval that scored the suite); nil without one.
+    public var finalMultipleChoice: MultipleChoiceFigures? = nil
 
     public struct EvalFigures: Equatable, Sendable {
         public var step: Int
@@ -56,7 +58,7 @@ public struct RunSummary: Equatable, Sendable {
         func best(_ values: [Double?]) -> Double? { values.compactMap { $0 }.filter(\.isFinite).min() }
         let n = progress.stepsTaken
         let seconds = progress.stepSeconds
-        return RunSummary(
+        var summary = RunSummary(
             name: name, header: header, strategy: progress.strategy ?? header.config.strategy,
             lambda: progress.lambda ?? header.config.lambda.value, steps: n,
             finalEval: evals.last, bestSFT: best(evals.map(\.sft)), bestDPO: best(evals.map(\.dpo)),
@@ -64,6 +66,8 @@ public struct RunSummary: Equatable, Sendable {
             tokensPerSecond: seconds > 0 ? Double(progress.tokensSeen) / seconds : nil,
             dpoStepShare: n > 0 ? Double(progress.dpoStepsTaken) / Double(n) : nil,
             finished: progress.finished, problems: problems)
+        summary.finalMultipleChoice = progress.evals.last { $0.multipleChoice != nil }?.multipleChoice
+        return summary
     }
 
     /// A run's short name: its directory, or the file name when the log is not called run.jsonl.

@@ -100,6 +100,7 @@ public final class RemoteEventSource: RunEventSource, @unchecked Sendable {
                 case let .record(seq, record):
                     records.append(record)
                     if case .finished = record.event, seq >= historyEnd { live = false }
+                case .progress(let record): records.append(record)
                 case .notice(let text): notices.append(text)
                 case .reply(let reply) where !reply.ok:
                     notices.append("\(reply.command) not applied: \(reply.error ?? "refused")")

@@ -163,6 +163,9 @@ public enum ServerMessage: Equatable, Sendable {
     case welcome(Welcome)
     /// A run record and its sequence number (0 is the header).
     case record(seq: Int, RunRecord)
+    /// A `progress` record (where the step in flight is): live viewers only, no sequence number — it is not part
+    /// of the history, as it is not part of run.jsonl.
+    case progress(RunRecord)
     case reply(CommandReply)
     case status(id: Int?, RunStatusReport)
     /// Something the client should show (e.g. it is being dropped for falling behind).
@@ -180,6 +183,7 @@ extension ServerMessage: Codable {
         switch type {
         case "welcome": self = .welcome(try Welcome(from: decoder))
         case "record": self = .record(seq: try c.decode(Int.self, forKey: .seq), try c.decode(RunRecord.self, forKey: .record))
+        case "progress": self = .progress(try c.decode(RunRecord.self, forKey: .record))
         case "reply": self = .reply(try CommandReply(from: decoder))
         case "status": self = .status(id: try c.decodeIfPresent(Int.self, forKey: .id), try c.decode(RunStatusReport.self, forKey: .status))
         case "notice": self = .notice(try c.decode(String.self, forKey: .message))
@@ -198,6 +202,9 @@ extension ServerMessage: Codable {
         case let .record(seq, record):
             try c.encode("record", forKey: .type)
             try c.encode(seq, forKey: .seq)
+            try c.encode(record, forKey: .record)
+        case .progress(let record):
+            try c.encode("progress", forKey: .type)
             try c.encode(record, forKey: .record)
         case .reply(let r):
             try c.encode("reply", forKey: .type)

@@ -156,8 +156,6 @@ public final class RunServer {
 
     /// Called for every record (subscribe it to the session). Never blocks on clients.
     public func publish(_ record: RunRecord) {
-        // In-step progress is for this process's own dashboard: the history replays the run log's records only.
-        if case .progress = record.event { return }
         inboxLock.lock()
         let wasEmpty = inbox.isEmpty
         inbox.append(record)

@@ -174,6 +174,7 @@ extension RunServer {
     // MARK: - Records and command outcomes
 
     private func handlePublished(_ record: RunRecord) {
+        if case .progress = record.event { return forwardProgress(record) }
         append(record)
         switch record.event {
         case .commandApplied(let applied):
@@ -189,6 +190,23 @@ extension RunServer {
             awaitingOutcome.removeAll()
         default:
             break
+        }
+    }
+
+    /// In-step progress goes to live viewers only: never into the history (a viewer catching up, or joining later,
+    /// has no use for where an old step was), and never queued behind another: a viewer with anything unsent
+    /// skips it, so a slow viewer's backlog does not grow by it. A caught-up viewer gets it between the records
+    /// it already has and the next ones, so the order stays the run's.
+    private func forwardProgress(_ record: RunRecord) {
+        var line: Data?
+        for connection in connections where !connection.closed && connection.cursor == history.count
+            && !connection.wantsToWrite(history) {
+            if line == nil {
+                guard var encoded = try? encoder.encode(ServerMessage.progress(record)) else { return }
+                encoded.append(0x0A)
+                line = encoded
+            }
+            connection.queue(line!)
         }
     }
 

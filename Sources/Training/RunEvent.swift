@@ -61,8 +61,9 @@ public struct RunRecord: Equatable, Sendable {
 
 public enum RunLogSchema {
     public static let major = 1
-    /// 1.1 added the `telemetry` event; 1.2 the `sample` event (and the observers-only `progress`).
-    public static let minor = 2
+    /// 1.1 added the `telemetry` event; 1.2 the `sample` event (and the observers-only `progress`); 1.3 the
+    /// `eval` event's `multipleChoice` figures and the `sample` event's `probes`.
+    public static let minor = 3
     public static var current: String { "\(major).\(minor)" }
 }
 

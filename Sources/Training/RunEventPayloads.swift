@@ -118,14 +118,17 @@ public struct EvalEvent: Codable, Equatable, Sendable {
     /// ‖(f_sft − f_sft*, f_dpo − f_dpo*)‖₂ when the optima are known and both were evaluated.
     public var idealDistance: Double?
     public var seconds: Double
+    /// Accuracy on the run's `--eval-suite` (schema 1.3); nil without a suite, or when scoring it failed.
+    public var multipleChoice: MultipleChoiceFigures?
 
     public init(step: Int, sft: ObjectiveMetrics? = nil, dpo: ObjectiveMetrics? = nil, idealDistance: Double? = nil,
-                seconds: Double) {
+                seconds: Double, multipleChoice: MultipleChoiceFigures? = nil) {
         self.step = step
         self.sft = sft
         self.dpo = dpo
         self.idealDistance = idealDistance
         self.seconds = seconds
+        self.multipleChoice = multipleChoice
     }
 }
 

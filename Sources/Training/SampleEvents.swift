@@ -16,9 +16,12 @@ public struct SampleEvent: Codable, Equatable, Sendable {
     public var seconds: Double
     /// Why this sample was taken: `schedule` (start and `--sample-every`) or `command` (`sample-now`).
     public var reason: SampleReason
+    /// Probes in this round (schema 1.3): the round is complete at `probe == probes - 1` (`xright ctl RUN sample`
+    /// waits for that). Absent in older logs.
+    public var probes: Int?
 
     public init(step: Int, probe: Int, prompt: String, reply: String, tokens: Int, seconds: Double,
-                reason: SampleReason = .schedule) {
+                reason: SampleReason = .schedule, probes: Int? = nil) {
         self.step = step
         self.probe = probe
         self.prompt = prompt
@@ -26,6 +29,7 @@ public struct SampleEvent: Codable, Equatable, Sendable {
         self.tokens = tokens
         self.seconds = seconds
         self.reason = reason
+        self.probes = probes
     }
 }
 

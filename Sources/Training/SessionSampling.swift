@@ -51,7 +51,7 @@ extension TrainingSession {
                 emit(.sample(SampleEvent(step: state.step, probe: index, prompt: prompt, reply: reply.text,
                                          tokens: reply.tokens,
                                          seconds: Double(DispatchTime.now().uptimeNanoseconds &- promptStarted) / 1e9,
-                                         reason: reason)))
+                                         reason: reason, probes: count)))
             } catch {
                 emit(.warning(RunWarning(step: state.step, kind: .evaluationFailed,
                                          message: "sampling probe \(index + 1) failed: \(error)")))

@@ -185,10 +185,26 @@ extension TrainingSession {
         if let optima = state.optima, let sft = results[.sft]?.loss, let dpo = results[.dpo]?.loss {
             distance = optima.idealDistance(sftLoss: sft, dpoLoss: dpo)
         }
+        let multipleChoice = scoreSuite()
         let event = EvalEvent(step: state.step, sft: results[.sft], dpo: results[.dpo], idealDistance: distance,
-                              seconds: Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9)
+                              seconds: Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9,
+                              multipleChoice: multipleChoice)
         emit(.eval(event))
         return event
+    }
+
+    /// The `--eval-suite` figures with the weights as they are; a failure is a warning and the evaluation goes on
+    /// without them.
+    private func scoreSuite() -> MultipleChoiceFigures? {
+        guard let suite else { return nil }
+        progressClock.objective = nil
+        let count = suite.questionCount
+        do {
+            return try suite.evaluate { done in reportPhase(.forward, part: min(done + 1, count), parts: count) }
+        } catch {
+            emit(.warning(RunWarning(step: state.step, kind: .evaluationFailed, message: "eval suite not scored: \(error)")))
+            return nil
+        }
     }
 
     /// Writes a checkpoint of the current state; a failure becomes a warning and the run goes on.

@@ -40,6 +40,8 @@ public final class TrainingSession {
     let elapsedAtStart: Double
     /// Probe prompts and the generator that answers them (`enableSamples`); nil: no sampling.
     var probes: (schedule: ProbeSchedule, generator: ReplyGenerator)?
+    /// The `--eval-suite` scored at each held-out evaluation (`enableEvalSuite`); nil: none.
+    var suite: SuiteEvaluator?
     /// Sampling's cost and the training time since it last ran (the automatic schedule, SessionSampling.swift).
     var sampleCost = SampleCost()
     /// Where the step in flight is, for `progress` records (SessionProgress.swift).
@@ -211,6 +213,15 @@ public final class TrainingSession {
         guard !hasStarted else { throw SessionError.alreadyStarted }
         guard !schedule.prompts.isEmpty else { return }
         probes = (schedule, generator)
+    }
+
+    /// Scores `evaluator`'s multiple-choice suite at every held-out evaluation (the `eval` event's
+    /// `multipleChoice`). Call before `start()`.
+    public func enableEvalSuite(_ evaluator: SuiteEvaluator) throws {
+        statusSignal.lock()
+        defer { statusSignal.unlock() }
+        guard !hasStarted else { throw SessionError.alreadyStarted }
+        suite = evaluator
     }
 
     // MARK: - Running

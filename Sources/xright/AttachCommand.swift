@@ -72,12 +72,17 @@ final class TextAttach {
         let queue = RunRecordQueue()
         let token = source.subscribe(queue.append)
         defer { source.unsubscribe(token) }
-        // Subscribed from sequence number 0, so the n-th record received has number n − 1.
+        // Subscribed from sequence number 0, so the n-th record received has number n − 1 (`progress` records
+        // have no number: they are live only).
         var received = 0
         while true {
             let live = source.isLive  // read first: once false, every record has been queued
             let records = queue.drain(waitingUpTo: 0.2)
-            for record in records { show(record); received += 1 }
+            for record in records {
+                show(record)
+                if case .progress = record.event { continue }
+                received += 1
+            }
             if inHistory && received >= source.historyEnd { beginLive() }
             for notice in source.takeNotices() { say("notice: \(notice)") }
             if !live && records.isEmpty {

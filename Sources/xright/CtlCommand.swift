@@ -7,17 +7,18 @@ import Training
 struct CtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctl",
-        abstract: "Control a live run: lambda V | pause | resume | step | eval | checkpoint | stop | strategy NAME | status.",
+        abstract: "Control a live run: lambda V | pause | resume | step | eval | sample | checkpoint | stop | strategy NAME | status.",
         discussion: """
             Commands are applied between optimizer steps; ctl waits until the run applied or refused them and exits \
-            non-zero on a refusal. `stop` also waits for the final checkpoint (unless --no-wait). `status` works on \
-            finished and crashed runs too (read from run.jsonl).
+            non-zero on a refusal. `stop` also waits for the final checkpoint (unless --no-wait). `sample` has the \
+            run answer its probe prompts now (the dashboard's `r`) and prints the replies; a run started with \
+            --sample-every 0 refuses it. `status` works on finished and crashed runs too (read from run.jsonl).
             """)
 
     @Argument(help: "The run directory.")
     var runDir: String
 
-    @Argument(help: "lambda, pause, resume, step, eval, checkpoint, stop, strategy or status.")
+    @Argument(help: "lambda, pause, resume, step, eval, sample, checkpoint, stop, strategy or status.")
     var action: String
 
     @Argument(help: "λ in [0, 1] for `lambda`; a strategy name for `strategy`.")
@@ -26,7 +27,7 @@ struct CtlCommand: ParsableCommand {
     @Flag(help: "status: print JSON (step, lambda, state, losses, …) instead of text.")
     var json = false
 
-    @Flag(help: "stop, eval, checkpoint: return once the command is applied, without waiting for its result.")
+    @Flag(help: "stop, eval, sample, checkpoint: return once the command is applied, without waiting for its result.")
     var noWait = false
 
     @Option(help: "Seconds to wait for the run's answer (and for stop's final checkpoint).")
@@ -49,6 +50,7 @@ struct CtlCommand: ParsableCommand {
         case "resume": try noValue(); return .command(.resume)
         case "step": try noValue(); return .command(.stepOnce)
         case "eval": try noValue(); return .command(.evaluateNow)
+        case "sample": try noValue(); return .command(.sampleNow)
         case "checkpoint": try noValue(); return .command(.checkpointNow)
         case "stop": try noValue(); return .command(.stop)
         case "lambda":
@@ -63,7 +65,7 @@ struct CtlCommand: ParsableCommand {
             }
             return .command(.switchStrategy(name))
         default:
-            throw ValidationError("unknown action '\(action)'; expected lambda, pause, resume, step, eval, checkpoint, stop, strategy or status")
+            throw ValidationError("unknown action '\(action)'; expected lambda, pause, resume, step, eval, sample, checkpoint, stop, strategy or status")
         }
     }
 
@@ -96,7 +98,7 @@ struct CtlCommand: ParsableCommand {
     private func send(_ command: SessionCommand, to run: RunDirectory) throws {
         let client = try RemoteClient(runDirectory: run)
         // Subscribed first (live records only), so the command's result cannot slip past unseen.
-        let waitsForResult = !noWait && [.stop, .evaluateNow, .checkpointNow].contains(command)
+        let waitsForResult = !noWait && [.stop, .evaluateNow, .checkpointNow, .sampleNow].contains(command)
         if waitsForResult { _ = try client.subscribe(since: nil, timeout: timeout) }
         let reply = try client.command(command, timeout: timeout)
         guard reply.ok else {
@@ -115,6 +117,11 @@ struct CtlCommand: ParsableCommand {
             guard case .record(_, let record)? = message else { continue }
             switch (command, record.event) {
             case (.evaluateNow, .eval(let e)): print(EventText.eval(e)); return
+            case (.sampleNow, .sample(let s)) where s.reason == .command:
+                print("probe \(s.probe + 1)\(s.probes.map { "/\($0)" } ?? ""): \(s.prompt)\n  → \(s.reply)")
+                if s.probe + 1 >= (s.probes ?? 1) { return }
+            case (.sampleNow, .warning(let w)) where w.kind == .evaluationFailed:
+                throw CLIError(w.message)
             case (.checkpointNow, .checkpointSaved(let c)): print("checkpoint: step \(c.step) → \(c.path)"); return
             case (.stop, .checkpointSaved(let c)): checkpoint = c.path
             case (.checkpointNow, .warning(let w)) where w.kind == .checkpointFailed:

@@ -11,7 +11,8 @@ struct ReportCommand: ParsableCommand {
         discussion: """
             Every record of each log is read (a streaming pass; nothing is downsampled). Steps re-run after a \
             resume replace the earlier ones. Ideal distance needs the optima (from --sft-opt/--dpo-opt or \
-            optima.json when the run was trained); '-' marks a figure the log cannot give. A run that cannot be \
+            optima.json when the run was trained); MC acc and MC norm are the newest --eval-suite accuracies (acc, \
+            acc_norm) of a run that scored one; '-' marks a figure the log cannot give. A run that cannot be \
             read is named on stderr with the reason, the others are still reported, and the exit status is 1.
             """)
 

@@ -53,7 +53,7 @@ final class RunLogTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("{") && text.split(separator: "\n")[0].contains("\"type\":\"header\""))
         let log = try RunLogReader.read(dir.log)
         XCTAssertEqual(log.header.config, config)
-        XCTAssertEqual(log.header.schema, "1.2")
+        XCTAssertEqual(log.header.schema, "1.3")
         XCTAssertEqual(log.header.seed, 42)
         XCTAssertEqual(log.header.programVersion, "9.9")
         XCTAssertEqual(log.header.modelFingerprint, "stand-in")

@@ -66,7 +66,7 @@ final class SampleEventTests: XCTestCase {
         XCTAssertTrue(seen.allSatisfy { $0.seconds >= 0 })
 
         let log = try RunLogReader.read(dir.log)
-        XCTAssertEqual(log.header.schema, "1.2")
+        XCTAssertEqual(log.header.schema, "1.3")
         XCTAssertEqual(samples(log.records.map(\.event)), seen, "every sample is in run.jsonl, exactly as observed")
         XCTAssertEqual(log.skippedUnknown, 0)
         XCTAssertEqual(log.corruptLines, [])

@@ -57,6 +57,8 @@ public struct RunOptions: Codable, Equatable, Sendable {
     public var samples: ProbeSchedule?
     /// `--save-dtype` of final/ and checkpoints' model/ (nil: f32; training state is always f32).
     public var saveDType: SaveDType?
+    /// `--eval-suite` / `--eval-shots`: multiple-choice accuracy at each held-out evaluation (nil: none).
+    public var evalSuite: EvalSuiteOptions?
 
     public init(modelPreset: String? = "demo", modelDirectory: String? = nil, modelSeed: UInt64 = 0,
                 tokenizer: String? = nil, sftData: String? = nil, preferenceData: String? = nil,
@@ -133,6 +135,8 @@ public enum RunSetup {
     public static func prepare(_ options: RunOptions, runDirectory: RunDirectory?, resumeFrom checkpoint: URL? = nil,
                                programVersion: String, progress: (String) -> Void = { _ in }) throws -> PreparedRun {
         try options.validate()
+        // A bad suite file is refused before the model is built (its tokens are checked once it is).
+        _ = try options.evalSuite?.read()
         let tokenizer = try loadTokenizer(options)
         progress("building the model")
         let model = try loadModel(options, vocabularySize: tokenizer.vocabularySize)
@@ -231,7 +235,14 @@ public enum RunSetup {
         var training = options.training
         if heldOutSFT.isEmpty || heldOutPairs.isEmpty { training.evalEvery = nil; training.stopRule = nil }
         let optionsJSON = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
-        let identity = RunIdentity(programVersion: programVersion, modelFingerprint: fingerprint(model),
+        let suite = try options.evalSuite.map {
+            try EvalSuiteSetup.evaluator($0, model: model, tokenizer: tokenizer, batchSize: max(2, options.batchSize))
+        }
+        if let suite, let options = options.evalSuite, checkpoint != nil, let runDirectory {
+            try EvalSuiteSetup.checkResume(options, fingerprint: suite.fingerprint, recorded: try RunLogReader
+                .header(of: runDirectory.log).settings[EvalSuiteSetup.headerKey], log: runDirectory.log.path)
+        }
+        var identity = RunIdentity(programVersion: programVersion, modelFingerprint: fingerprint(model),
                                    dataFingerprints: fingerprints,
                                    settings: ["run_options": optionsJSON, "parameters": String(model.parameters.scalarCount),
                                               "trainable_parameters": String(model.trainableParameters.scalarCount),
@@ -246,8 +257,13 @@ public enum RunSetup {
                                               "batchSize": String(options.batchSize),
                                               PromptFormatChoice.headerKey: promptFormat.description,
                                               "model": options.modelDirectory ?? "preset " + (options.modelPreset ?? "demo")])
+        if let suite { identity.settings[EvalSuiteSetup.headerKey] = suite.fingerprint }
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
+        if let suite {
+            try session.enableEvalSuite(suite.evaluator)
+            summary.append(suite.note + (training.evalEvery == nil ? " (but held-out evaluation is off: never scored)" : ""))
+        }
         if let samples = options.samples {
             summary.append(try ProbeSetup.enable(samples, on: session, model: model, tokenizer: tokenizer, format: promptFormat,
                                                  heldOutSFT: heldOutPrompts.sft, heldOutPreference: heldOutPrompts.preference))

@@ -84,8 +84,10 @@ public struct MultipleChoiceEvaluator {
         return (head, Array(whole[min(head.count, whole.count)...]))
     }
 
-    /// Scores one question's choices. Too long for the model's positions: the context is cut from the left.
-    public func score(_ question: MultipleChoiceQuestion) throws -> MultipleChoiceResult {
+    /// One question's scored sequences (context + " choice" tokens) and where each continuation starts. Too long
+    /// for the model's positions: the context is cut from the left. Throws for a choice that encodes to no
+    /// tokens, is longer than the model holds, or tokenizes outside the model's vocabulary.
+    public func sequences(for question: MultipleChoiceQuestion) throws -> (sequences: [[Int]], starts: [Int]) {
         let context = self.context(for: question)
         let limit = model.config.maxPositions
         var sequences = [[Int]](), starts = [Int]()
@@ -107,6 +109,12 @@ public struct MultipleChoiceEvaluator {
             sequences.append(head + tail)
             starts.append(head.count)
         }
+        return (sequences, starts)
+    }
+
+    /// Scores one question's choices.
+    public func score(_ question: MultipleChoiceQuestion) throws -> MultipleChoiceResult {
+        let (sequences, starts) = try self.sequences(for: question)
         let sums = ContinuationLogLikelihood.sums(model, sequences: sequences, scoredFrom: starts, batchSize: batchSize)
         let lengths = question.choices.map { Double($0.unicodeScalars.count) }
         return MultipleChoiceResult(question: question, logLikelihoods: sums, prediction: Self.argmax(sums),

@@ -83,6 +83,8 @@ enum RecordedRunSettings {
             ("demo-examples", .number(String(o.demoExamples))),
             ("strict", .flag(o.strictData)),
             ("seed", .number(String(o.modelSeed))),
+            ("eval-suite", o.evalSuite.map { .text($0.file) }),
+            ("eval-shots", o.evalSuite.map { .number(String($0.shots)) }),
         ]
         list.removeAll { $0.value == nil }
         return list

@@ -235,6 +235,7 @@ struct TrainArguments: ParsableArguments {
         options.preferenceMaxSamples = prefMaxSamples
         options.referenceModel = refModel
         options.referenceFrontFile = refFront
+        options.evalSuite = try evalSuiteOptions()
         return options.savingWeights(as: saveDType)
     }
 
@@ -261,6 +262,27 @@ struct TrainArguments: ParsableArguments {
             guard !prompts.isEmpty else { throw CLIError("--probe-prompts \(path): no prompts in the file (expected one per line)") }
         }
         return ProbeSchedule(prompts: prompts, every: sampleEvery, maxNewTokens: sampleTokens)
+    }
+
+    // Multiple-choice accuracy at each held-out evaluation (the `eval` events' `multipleChoice`; docs/EVAL.md).
+    @Option(help: ArgumentHelp("Multiple-choice JSONL ({\"question\", \"choices\": [...], \"answer\": index or letter} per line) scored at each held-out evaluation: acc and acc_norm as `xright eval --mc` computes them.",
+                               valueName: "file"))
+    var evalSuite: String?
+
+    @Option(parsing: .unconditional, help: "Solved examples before each --eval-suite question (k-shot): the file's first K questions, which are then not scored.")
+    var evalShots: Int = 0
+
+    /// What `--eval-suite` and `--eval-shots` ask for, the file read and checked now (before any run directory
+    /// exists); nil: no suite.
+    func evalSuiteOptions() throws -> EvalSuiteOptions? {
+        guard evalShots >= 0 else { throw CLIError("--eval-shots must be at least 0, got \(evalShots)") }
+        guard let evalSuite else {
+            if evalShots > 0 { throw CLIError("--eval-shots needs --eval-suite FILE") }
+            return nil
+        }
+        let options = EvalSuiteOptions(file: evalSuite, shots: evalShots)
+        do { _ = try options.read() } catch { throw CLIError("--eval-suite \(error)") }
+        return options
     }
 }
 

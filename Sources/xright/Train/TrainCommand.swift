@@ -280,6 +280,7 @@ enum EventText {
         if let v = e.dpo?.loss { s += String(format: " f_dpo %.4f", v) }
         if let a = e.dpo?.preference?.rewardAccuracy { s += String(format: " (reward accuracy %.0f%%)", 100 * a) }
         if let d = e.idealDistance { s += String(format: "  ideal distance %.4f", d) }
+        if let m = e.multipleChoice { s += String(format: "  mc acc %.4f acc_norm %.4f", m.acc, m.accNorm) + " (\(m.questions) questions)" }
         return s
     }
 }
