@@ -83,6 +83,7 @@ enum RecordedRunSettings {
             ("demo-examples", .number(String(o.demoExamples))),
             ("strict", .flag(o.strictData)),
             ("seed", .number(String(o.modelSeed))),
+            ("gradient-checkpointing", o.gradientCheckpointing.map(Value.flag)),
         ]
         list.removeAll { $0.value == nil }
         return list

@@ -235,6 +235,7 @@ struct TrainArguments: ParsableArguments {
         options.preferenceMaxSamples = prefMaxSamples
         options.referenceModel = refModel
         options.referenceFrontFile = refFront
+        options.gradientCheckpointing = gradientCheckpointing ? true : nil
         return options.savingWeights(as: saveDType)
     }
 
@@ -262,6 +263,10 @@ struct TrainArguments: ParsableArguments {
         }
         return ProbeSchedule(prompts: prompts, every: sampleEvery, maxNewTokens: sampleTokens)
     }
+
+    // Memory: what the engine keeps between the forward and backward passes (docs/TRAINING.md, "Memory").
+    @Flag(name: .customLong("gradient-checkpointing"), help: "Keep only each layer's input in the forward pass and recompute the layer before its backward pass, and compute the logits in chunks of tokens: far less memory for about one more forward pass per step. Recorded in the run; a resumed run keeps it.")
+    var gradientCheckpointing = false
 }
 
 /// Where runs live: --runs-root, $XRIGHT_RUNS, or ./runs.
