@@ -265,7 +265,7 @@ struct TrainArguments: ParsableArguments {
     }
 
     // Memory: what the engine keeps between the forward and backward passes (docs/TRAINING.md, "Memory").
-    @Flag(name: .customLong("gradient-checkpointing"), help: "Keep only each layer's input in the forward pass and recompute the layer before its backward pass, and compute the logits in chunks of tokens: far less memory for about one more forward pass per step. Recorded in the run; a resumed run keeps it.")
+    @Flag(inversion: .prefixedNo, help: "Keep only each layer's input in the forward pass and recompute the layer before its backward pass, and compute the logits in chunks of tokens: far less memory for about one more forward pass per step. Recorded in the run; a resumed run keeps it.")
     var gradientCheckpointing = false
 }
 
