@@ -22,6 +22,8 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     var adapters: LoRAAdapters? { get }
     /// The adapters when attached, otherwise every parameter.
     var trainableParameters: ParameterSet { get }
+    /// What the forward pass keeps for the backward pass (`--gradient-checkpointing`).
+    var activationMemory: ActivationMemory { get set }
 
     /// A model with zeroed parameters.
     init(config: Config)
@@ -50,6 +52,7 @@ extension CausalLanguageModel {
     public func baseCopy() -> Self {
         let copy = Self(config: config)
         copy.parameters.values.pointer.update(from: parameters.values.pointer, count: parameters.count)
+        copy.activationMemory = activationMemory
         return copy
     }
 

@@ -8,6 +8,8 @@ public struct EngineBenchmarkResult: Codable, Sendable {
     /// LoRA rank and targets when the adapters were trained instead of the whole model (nil: full fine-tuning).
     public var loraRank: Int?
     public var loraTargets: [String]?
+    /// Layers recomputed in the backward pass and logits computed in chunks (`--gradient-checkpointing`).
+    public var gradientCheckpointing: Bool
     public var threads: Int
     public var parameters: Int
     public var batchSize: Int
@@ -48,12 +50,15 @@ public enum EngineBenchmark {
 
     /// Runs `steps` timed training steps after `warmup` untimed ones; `progress` gets a line per phase/step.
     /// With `lora`, the base model is frozen and only the adapters train (targets empty: the architecture's default).
-    public static func run(preset: ModelPreset, lora: LoRAConfig? = nil, steps: Int = 10, warmup: Int = 2,
+    /// `activationMemory` is what the model keeps between forward and backward (peak RSS depends on it).
+    public static func run(preset: ModelPreset, lora: LoRAConfig? = nil,
+                           activationMemory: ActivationMemory = .keepAll, steps: Int = 10, warmup: Int = 2,
                            progress: (String) -> Void = { _ in }) throws -> EngineBenchmarkResult {
         let (T, B) = preset.benchShape
         progress("measuring sgemm peak (2048³)…")
         let peakBefore = sgemmPeak()
         let model = preset.makeModel()
+        model.activationMemory = activationMemory
         model.initializeRandomly(seed: 42)
         if let lora { try model.attachAdapters(lora, seed: 43) } else { model.parameters.setTrainable(true) }
         let trainable = model.trainableParameters
@@ -99,7 +104,9 @@ public enum EngineBenchmark {
         let gflops = 6 * params * tokens / median / 1e9
         let executed = executedTrainingFlops(model, batch.sequences, frozenBase: lora != nil) / median / 1e9
         return EngineBenchmarkResult(
-            preset: preset.rawValue, loraRank: lora?.rank, loraTargets: model.adapters?.config.targets, threads: EngineThreads.count, parameters: Int(params), batchSize: B,
+            preset: preset.rawValue, loraRank: lora?.rank, loraTargets: model.adapters?.config.targets,
+            gradientCheckpointing: activationMemory.recomputeLayers, threads: EngineThreads.count,
+            parameters: Int(params), batchSize: B,
             sequenceLength: T, steps: steps, trainTokensPerSecond: tokens / median,
             forwardTokensPerSecond: tokens / forwardMedian, trainGflops: gflops, sgemmGflops: peak,
             mfu: gflops / peak, executedGflops: executed, executedMfu: executed / peak, peakRSSMegabytes: peakResidentMegabytes(), stepSecondsMedian: median,
@@ -109,6 +116,7 @@ public enum EngineBenchmark {
     /// FLOPs of one training step's matrix products: forward 2·tokens·(block matrices + LM head) plus attention
     /// 4·L²·width per layer and sequence (scores and weighted sum, full square); backward does twice the forward,
     /// or once with a frozen base (LoRA: no weight gradients; the adapters' small products are not counted).
+    /// Gradient checkpointing runs the forward pass once more (all layers but the last, and the LM head).
     public static func executedTrainingFlops(_ model: some CausalLanguageModel, _ seqs: PackedSequences,
                                              frozenBase: Bool = false) -> Double {
         let c = model.config
@@ -117,7 +125,14 @@ public enum EngineBenchmark {
         let linear = blockMatrices + Double(c.vocabSize * c.hiddenSize)
         let attention = Double(c.numLayers) * seqs.lengths.reduce(0.0) { $0 + 4 * Double($1 * $1) * Double(c.hiddenSize) }
         let forward = 2 * Double(seqs.tokenCount) * linear + attention
-        return (frozenBase ? 2 : 3) * forward
+        var recomputed = 0.0
+        if model.activationMemory.recomputeLayers, c.numLayers > 0 {
+            recomputed += (2 * Double(seqs.tokenCount) * blockMatrices + attention) * Double(c.numLayers - 1) / Double(c.numLayers)
+        }
+        if model.activationMemory.logitChunkTokens != nil {
+            recomputed += 2 * Double(seqs.tokenCount) * Double(c.vocabSize * c.hiddenSize)
+        }
+        return (frozenBase ? 2 : 3) * forward + recomputed
     }
 
     static func median(_ xs: [Double]) -> Double {

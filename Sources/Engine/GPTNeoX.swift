@@ -14,6 +14,10 @@ public final class GPTNeoX: @unchecked Sendable {
     private let head: LanguageModelHead
     private let names: [LayerNames]
     private let linears: BlockLinears
+    /// What the forward pass keeps for the backward pass (`ActivationMemory.keepAll` unless told otherwise).
+    public var activationMemory = ActivationMemory.keepAll {
+        didSet { head.chunkTokens = activationMemory.logitChunkTokens }
+    }
 
     /// The block's linear layers in the order the forward pass uses them (site indices below).
     static func sites(_ c: GPTNeoXConfig) -> [LinearSite] {
@@ -80,50 +84,62 @@ public final class GPTNeoX: @unchecked Sendable {
     /// Keeps what `backward` needs; call `backward` before the next `forward` if you want gradients.
     @discardableResult
     public func forward(_ batch: TokenBatch) -> [Float] {
-        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
-        let H = c.numHeads, D = c.headSize
+        let c = config, N = batch.tokenCount, C = c.hiddenSize
         rotary = rotary.covering(batch, maxPositions: c.maxPositions)
         let ws = workspace
-        ws.reserve(config: c, batch: batch)
+        ws.reserve(config: c, batch: batch, keptLayers: activationMemory.recomputeLayers ? 1 : c.numLayers)
         linears.reserve(tokens: N)
         Embedding.forward(out: ws.residual[0].pointer, batch: batch,
                           table: parameters.value("gpt_neox.embed_in.weight"), channels: C)
-        let eps = Float(c.layerNormEps)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in 0..<c.numLayers {
-                let n = names[l], a = ws.layers[l]
-                let x = ws.residual[l].pointer, out = ws.residual[l + 1].pointer
-                LayerNorm.forward(out: a.ln1.pointer, mean: a.ln1Mean.pointer, rstd: a.ln1Rstd.pointer, input: x,
-                                  weight: parameters.value(n.ln1Weight), bias: parameters.value(n.ln1Bias),
-                                  rows: N, channels: C, eps: eps)
-                linearForward(out: a.qkv.pointer, input: a.ln1.pointer, layer: l, site: 0, rows: N, accumulate: false)
-                Rotary.forward(qkv: a.qkv.pointer, positions: positions.baseAddress!, tokens: N, heads: H,
-                               headSize: D, table: rotary)
-                Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer,
-                                  sequences: batch.sequences, heads: H, headSize: D)
-                // out = x + dense(attn) [+ mlp(...) below]
-                out.update(from: x, count: N * C)
-                linearForward(out: out, input: a.attn.pointer, layer: l, site: 1, rows: N, accumulate: true)
-                // Parallel: ln2 reads the block input; sequential: it reads x + attention (saved as `mid`).
-                if !c.useParallelResidual { a.mid.pointer.update(from: out, count: N * C) }
-                LayerNorm.forward(out: a.ln2.pointer, mean: a.ln2Mean.pointer, rstd: a.ln2Rstd.pointer,
-                                  input: c.useParallelResidual ? x : a.mid.pointer,
-                                  weight: parameters.value(n.ln2Weight), bias: parameters.value(n.ln2Bias),
-                                  rows: N, channels: C, eps: eps)
-                linearForward(out: a.fc.pointer, input: a.ln2.pointer, layer: l, site: 2, rows: N, accumulate: false)
-                GELU.forward(out: a.gelu.pointer, input: a.fc.pointer, count: N * I)
-                linearForward(out: out, input: a.gelu.pointer, layer: l, site: 3, rows: N, accumulate: true)
+                layerForward(l, batch, positions.baseAddress!, output: ws.residual[l + 1].pointer)
             }
         }
         let last = ws.residual[c.numLayers].pointer
         LayerNorm.forward(out: ws.lnf.pointer, mean: ws.lnfMean.pointer, rstd: ws.lnfRstd.pointer, input: last,
                           weight: parameters.value("gpt_neox.final_layer_norm.weight"),
-                          bias: parameters.value("gpt_neox.final_layer_norm.bias"), rows: N, channels: C, eps: eps)
+                          bias: parameters.value("gpt_neox.final_layer_norm.bias"), rows: N, channels: C,
+                          eps: Float(c.layerNormEps))
         return head.forward(batch, hidden: ws.lnf.pointer, weight: parameters.value("embed_out.weight"))
     }
 
+    /// Layer `l`'s forward pass from its input `residual[l]`, saving what its backward pass reads in the layer's
+    /// workspace; writes the layer's output to `output` (nil: a recomputation, which needs only the saved part).
+    private func layerForward(_ l: Int, _ batch: TokenBatch, _ positions: UnsafePointer<Int32>,
+                              output: UnsafeMutablePointer<Float>?) {
+        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
+        let H = c.numHeads, D = c.headSize, eps = Float(c.layerNormEps)
+        let ws = workspace, n = names[l], a = ws.layer(l), x = ws.residual[l].pointer
+        LayerNorm.forward(out: a.ln1.pointer, mean: a.ln1Mean.pointer, rstd: a.ln1Rstd.pointer, input: x,
+                          weight: parameters.value(n.ln1Weight), bias: parameters.value(n.ln1Bias),
+                          rows: N, channels: C, eps: eps)
+        linearForward(out: a.qkv.pointer, input: a.ln1.pointer, layer: l, site: 0, rows: N, accumulate: false)
+        Rotary.forward(qkv: a.qkv.pointer, positions: positions, tokens: N, heads: H, headSize: D, table: rotary)
+        Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer,
+                          sequences: batch.sequences, heads: H, headSize: D)
+        // out = x + dense(attn) [+ mlp(...) below]. A recomputation needs x + dense(attn) only as the
+        // sequential residual's `mid`, and computes it there with the same operations.
+        if let out = output ?? (c.useParallelResidual ? nil : a.mid.pointer) {
+            out.update(from: x, count: N * C)
+            linearForward(out: out, input: a.attn.pointer, layer: l, site: 1, rows: N, accumulate: true)
+            // Parallel: ln2 reads the block input; sequential: it reads x + attention (saved as `mid`).
+            if !c.useParallelResidual && out != a.mid.pointer { a.mid.pointer.update(from: out, count: N * C) }
+        }
+        LayerNorm.forward(out: a.ln2.pointer, mean: a.ln2Mean.pointer, rstd: a.ln2Rstd.pointer,
+                          input: c.useParallelResidual ? x : a.mid.pointer,
+                          weight: parameters.value(n.ln2Weight), bias: parameters.value(n.ln2Bias),
+                          rows: N, channels: C, eps: eps)
+        linearForward(out: a.fc.pointer, input: a.ln2.pointer, layer: l, site: 2, rows: N, accumulate: false)
+        GELU.forward(out: a.gelu.pointer, input: a.fc.pointer, count: N * I)
+        guard let output else { return }
+        linearForward(out: output, input: a.gelu.pointer, layer: l, site: 3, rows: N, accumulate: true)
+    }
+
     /// The logits of the last forward pass, [tokens, vocab] (gone once `backward` ran).
-    public func lastLogits() -> [Float] { head.lastLogits() }
+    public func lastLogits() -> [Float] {
+        head.lastLogits(hidden: workspace.lnf.pointer, weight: parameters.value("embed_out.weight"))
+    }
 
     // MARK: Backward
 
@@ -145,7 +161,11 @@ public final class GPTNeoX: @unchecked Sendable {
                            mean: ws.lnfMean.pointer, rstd: ws.lnfRstd.pointer, rows: N, channels: C)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in stride(from: c.numLayers - 1, through: 0, by: -1) {
-                let n = names[l], a = ws.layers[l], x = ws.residual[l].pointer
+                // The shared set still holds the last layer's activations from the forward pass.
+                if activationMemory.recomputeLayers && l < c.numLayers - 1 {
+                    layerForward(l, batch, positions.baseAddress!, output: nil)
+                }
+                let n = names[l], a = ws.layer(l), x = ws.residual[l].pointer
                 // dres = ∂L/∂(block output). MLP branch first.
                 ws.dGelu.zero()
                 linearBackward(dInput: ws.dGelu.pointer, dOut: dres.pointer, input: a.gelu.pointer,
@@ -247,15 +267,20 @@ private final class Workspace {
     var dQkv = FloatBuffer(count: 0), dGelu = FloatBuffer(count: 0), dFc = FloatBuffer(count: 0)
     var attentionScratch = FloatBuffer(count: 0)
 
-    func reserve(config c: GPTNeoXConfig, batch: TokenBatch) {
+    /// The activations of layer `l`: its own, or the one set every layer shares when they are recomputed.
+    func layer(_ l: Int) -> Layer { layers.count == 1 ? layers[0] : layers[l] }
+
+    /// Sizes for `batch`, keeping `keptLayers` layers' activations (all, or 1 when they are recomputed).
+    func reserve(config c: GPTNeoXConfig, batch: TokenBatch, keptLayers: Int) {
         let N = batch.tokenCount, A = batch.sequences.attentionSize, longest = batch.sequences.lengths.max()!
         if N <= tokenCapacity && A <= attentionCapacity && longest <= longestCapacity
-            && layers.count == c.numLayers { return }
+            && layers.count == keptLayers { return }
         // Grow to the new maximum; steady-state training never gets here again.
         let n = max(N, tokenCapacity), a = max(A, attentionCapacity), m = max(longest, longestCapacity)
         let C = c.hiddenSize, I = c.intermediateSize
         residual = (0...c.numLayers).map { _ in FloatBuffer(count: n * C) }
-        layers = (0..<c.numLayers).map { _ in Layer(N: n, c: c, attention: a) }
+        layers = []  // release the old set before allocating the new one
+        layers = (0..<keptLayers).map { _ in Layer(N: n, c: c, attention: a) }
         lnf = FloatBuffer(count: n * C); lnfMean = FloatBuffer(count: n); lnfRstd = FloatBuffer(count: n)
         dResidualA = FloatBuffer(count: n * C); dResidualB = FloatBuffer(count: n * C)
         dMid = FloatBuffer(count: c.useParallelResidual ? 0 : n * C)

@@ -15,6 +15,10 @@ public final class Llama: @unchecked Sendable {
     private let names: [LayerNames]
     private let linears: BlockLinears
     private let outputName: String
+    /// What the forward pass keeps for the backward pass (`ActivationMemory.keepAll` unless told otherwise).
+    public var activationMemory = ActivationMemory.keepAll {
+        didSet { head.chunkTokens = activationMemory.logitChunkTokens }
+    }
 
     /// Site indices into `sites`, in forward order.
     private enum Site { static let q = 0, k = 1, v = 2, o = 3, gate = 4, up = 5, down = 6 }
@@ -87,50 +91,59 @@ public final class Llama: @unchecked Sendable {
     /// Keeps what `backward` needs; call `backward` before the next `forward` if you want gradients.
     @discardableResult
     public func forward(_ batch: TokenBatch) -> [Float] {
-        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
-        let H = c.numHeads, KV = c.numKVHeads, D = c.headDim
+        let c = config, N = batch.tokenCount, C = c.hiddenSize
         rotary = rotary.covering(batch, maxPositions: c.maxPositions)
         let ws = workspace
-        ws.reserve(config: c, batch: batch)
+        ws.reserve(config: c, batch: batch, keptLayers: activationMemory.recomputeLayers ? 1 : c.numLayers)
         linears.reserve(tokens: N)
         Embedding.forward(out: ws.residual[0].pointer, batch: batch,
                           table: parameters.value("model.embed_tokens.weight"), channels: C)
-        let eps = Float(c.rmsNormEps)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in 0..<c.numLayers {
-                let n = names[l], a = ws.layers[l]
-                let x = ws.residual[l].pointer, out = ws.residual[l + 1].pointer
-                RMSNorm.forward(out: a.ln1.pointer, rstd: a.rstd1.pointer, input: x, weight: parameters.value(n.ln1),
-                                rows: N, channels: C, eps: eps)
-                linear(a.q.pointer, a.ln1.pointer, l, Site.q, N)
-                linear(a.k.pointer, a.ln1.pointer, l, Site.k, N)
-                linear(a.v.pointer, a.ln1.pointer, l, Site.v, N)
-                let q = HeadView(contiguous: a.q.pointer, heads: H, headSize: D)
-                let k = HeadView(contiguous: a.k.pointer, heads: KV, headSize: D)
-                let v = HeadView(contiguous: a.v.pointer, heads: KV, headSize: D)
-                Rotary.apply(q, H, positions.baseAddress!, N, rotary, inverse: false)
-                Rotary.apply(k, KV, positions.baseAddress!, N, rotary, inverse: false)
-                Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, q: q, k: k, v: v,
-                                  sequences: batch.sequences, heads: H, kvHeads: KV, headSize: D)
-                // mid = x + o_proj(attn): the MLP's input and the RMSNorm backward's.
-                a.mid.pointer.update(from: x, count: N * C)
-                linear(a.mid.pointer, a.attn.pointer, l, Site.o, N, accumulate: true)
-                RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
-                                weight: parameters.value(n.ln2), rows: N, channels: C, eps: eps)
-                linear(a.gate.pointer, a.ln2.pointer, l, Site.gate, N)
-                linear(a.up.pointer, a.ln2.pointer, l, Site.up, N)
-                SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: N * I)
-                out.update(from: a.mid.pointer, count: N * C)
-                linear(out, a.act.pointer, l, Site.down, N, accumulate: true)
+                layerForward(l, batch, positions.baseAddress!, output: ws.residual[l + 1].pointer)
             }
         }
         RMSNorm.forward(out: ws.lnf.pointer, rstd: ws.lnfRstd.pointer, input: ws.residual[c.numLayers].pointer,
-                        weight: parameters.value("model.norm.weight"), rows: N, channels: C, eps: eps)
+                        weight: parameters.value("model.norm.weight"), rows: N, channels: C, eps: Float(c.rmsNormEps))
         return head.forward(batch, hidden: ws.lnf.pointer, weight: parameters.value(outputName))
     }
 
+    /// Layer `l`'s forward pass from its input `residual[l]`, saving what its backward pass reads in the layer's
+    /// workspace; writes the layer's output to `output` (nil: a recomputation, which needs only the saved part).
+    private func layerForward(_ l: Int, _ batch: TokenBatch, _ positions: UnsafePointer<Int32>,
+                              output: UnsafeMutablePointer<Float>?) {
+        let c = config, N = batch.tokenCount, C = c.hiddenSize, I = c.intermediateSize
+        let H = c.numHeads, KV = c.numKVHeads, D = c.headDim, eps = Float(c.rmsNormEps)
+        let ws = workspace, n = names[l], a = ws.layer(l), x = ws.residual[l].pointer
+        RMSNorm.forward(out: a.ln1.pointer, rstd: a.rstd1.pointer, input: x, weight: parameters.value(n.ln1),
+                        rows: N, channels: C, eps: eps)
+        linear(a.q.pointer, a.ln1.pointer, l, Site.q, N)
+        linear(a.k.pointer, a.ln1.pointer, l, Site.k, N)
+        linear(a.v.pointer, a.ln1.pointer, l, Site.v, N)
+        let q = HeadView(contiguous: a.q.pointer, heads: H, headSize: D)
+        let k = HeadView(contiguous: a.k.pointer, heads: KV, headSize: D)
+        let v = HeadView(contiguous: a.v.pointer, heads: KV, headSize: D)
+        Rotary.apply(q, H, positions, N, rotary, inverse: false)
+        Rotary.apply(k, KV, positions, N, rotary, inverse: false)
+        Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, q: q, k: k, v: v,
+                          sequences: batch.sequences, heads: H, kvHeads: KV, headSize: D)
+        // mid = x + o_proj(attn): the MLP's input and the RMSNorm backward's.
+        a.mid.pointer.update(from: x, count: N * C)
+        linear(a.mid.pointer, a.attn.pointer, l, Site.o, N, accumulate: true)
+        RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
+                        weight: parameters.value(n.ln2), rows: N, channels: C, eps: eps)
+        linear(a.gate.pointer, a.ln2.pointer, l, Site.gate, N)
+        linear(a.up.pointer, a.ln2.pointer, l, Site.up, N)
+        SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: N * I)
+        guard let output else { return }
+        output.update(from: a.mid.pointer, count: N * C)
+        linear(output, a.act.pointer, l, Site.down, N, accumulate: true)
+    }
+
     /// The logits of the last forward pass, [tokens, vocab] (gone once `backward` ran).
-    public func lastLogits() -> [Float] { head.lastLogits() }
+    public func lastLogits() -> [Float] {
+        head.lastLogits(hidden: workspace.lnf.pointer, weight: parameters.value(outputName))
+    }
 
     // MARK: Backward
 
@@ -150,7 +163,11 @@ public final class Llama: @unchecked Sendable {
                          rstd: ws.lnfRstd.pointer, rows: N, channels: C)
         batch.positions.withUnsafeBufferPointer { positions in
             for l in stride(from: c.numLayers - 1, through: 0, by: -1) {
-                let n = names[l], a = ws.layers[l], x = ws.residual[l].pointer
+                // The shared set still holds the last layer's activations from the forward pass.
+                if activationMemory.recomputeLayers && l < c.numLayers - 1 {
+                    layerForward(l, batch, positions.baseAddress!, output: nil)
+                }
+                let n = names[l], a = ws.layer(l), x = ws.residual[l].pointer
                 // dres = ∂L/∂(block output) = ∂L/∂mid through the residual, plus the MLP branch below.
                 ws.dAct.zero()
                 linearBack(ws.dAct.pointer, dres.pointer, a.act.pointer, l, Site.down, N)
@@ -239,16 +256,21 @@ private final class Workspace {
     var dAct = FloatBuffer(count: 0), dGate = FloatBuffer(count: 0)
     var attentionScratch = FloatBuffer(count: 0)
 
-    func reserve(config c: LlamaConfig, batch: TokenBatch) {
+    /// The activations of layer `l`: its own, or the one set every layer shares when they are recomputed.
+    func layer(_ l: Int) -> Layer { layers.count == 1 ? layers[0] : layers[l] }
+
+    /// Sizes for `batch`, keeping `keptLayers` layers' activations (all, or 1 when they are recomputed).
+    func reserve(config c: LlamaConfig, batch: TokenBatch, keptLayers: Int) {
         let N = batch.tokenCount, A = batch.sequences.attentionSize, longest = batch.sequences.lengths.max()!
-        if N <= tokenCapacity && A <= attentionCapacity && longest <= longestCapacity && layers.count == c.numLayers {
+        if N <= tokenCapacity && A <= attentionCapacity && longest <= longestCapacity && layers.count == keptLayers {
             return
         }
         // Grow to the new maximum; steady-state training never gets here again.
         let n = max(N, tokenCapacity), a = max(A, attentionCapacity), m = max(longest, longestCapacity)
         let C = c.hiddenSize, Q = c.numHeads * c.headDim, KV = c.numKVHeads * c.headDim, I = c.intermediateSize
         residual = (0...c.numLayers).map { _ in FloatBuffer(count: n * C) }
-        layers = (0..<c.numLayers).map { _ in Layer(N: n, c: c, attention: a) }
+        layers = []  // release the old set before allocating the new one
+        layers = (0..<keptLayers).map { _ in Layer(N: n, c: c, attention: a) }
         lnf = FloatBuffer(count: n * C); lnfRstd = FloatBuffer(count: n)
         dResidualA = FloatBuffer(count: n * C); dResidualB = FloatBuffer(count: n * C); dMid = FloatBuffer(count: n * C)
         dLn = FloatBuffer(count: n * C); dAttn = FloatBuffer(count: n * Q)

@@ -147,8 +147,9 @@ public enum ModelDirectory {
         }
     }
 
-    /// Writes the adapters alone, in PEFT's layout (`base_model.model.` prefix, adapter_config.json).
-    public static func saveAdapters(_ model: some CausalLanguageModel, to directory: URL) throws {
+    /// Writes the adapters alone, in PEFT's layout (`base_model.model.` prefix, adapter_config.json), as `dtype`
+    /// (a run's `--save-dtype`; training state is saved elsewhere, in f32).
+    public static func saveAdapters(_ model: some CausalLanguageModel, to directory: URL, dtype: SaveDType = .f32) throws {
         guard let adapters = model.adapters else {
             throw EngineError.invalidInput(what: "save adapters", message: "the model has no LoRA adapters attached")
         }
@@ -161,7 +162,7 @@ public enum ModelDirectory {
         let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: directory.appendingPathComponent("adapter_config.json"), options: .atomic)
         try write(adapters.parameters, rename: { "base_model.model." + $0 },
-                  to: directory.appendingPathComponent("adapter_model.safetensors"), metadata: ["format": "pt"])
+                  to: directory.appendingPathComponent("adapter_model.safetensors"), metadata: ["format": "pt"], dtype: dtype)
     }
 
     /// Loads PEFT adapters saved by `saveAdapters` onto `model` (which must have the same architecture).

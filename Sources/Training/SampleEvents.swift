@@ -65,8 +65,9 @@ public struct StepProgress: Codable, Equatable, Sendable {
     public var phase: Phase
     /// The objective being computed, when there is one.
     public var objective: Objective?
-    /// Pass within the activity, 1-based, and how many there are when known: the backend's calls in a step (mix
-    /// makes two, a MAXRIGHT gap evaluation three), held-out chunks, or probe prompts.
+    /// Part of the activity, 1-based, and how many there are when known: the micro-batch within a training step
+    /// (`--grad-accum`; 1 of 1 without it), held-out chunks, or probe prompts. Without a count (the optimizer
+    /// update, backends that do not report phases), the backend call within the step (mix makes two).
     public var part: Int
     public var parts: Int?
     /// Seconds since the activity began (the step, the evaluation, the sampling).
@@ -83,12 +84,15 @@ public struct StepProgress: Codable, Equatable, Sendable {
         self.seconds = seconds
     }
 
-    /// "step 13: sft backward (pass 2)", "sampling after step 12: probe 2/3".
+    /// "step 13: sft backward (micro-batch 2 of 4)", "step 13: optimizer update",
+    /// "evaluating after step 12: dpo forward (3/7)", "sampling after step 12: probe 2/3".
     public var summary: String {
         let what = [objective?.rawValue, phase.rawValue].compactMap { $0 }.joined(separator: " ")
         let count = parts.map { "\(part)/\($0)" } ?? "pass \(part)"
         switch activity {
-        case .training: return "step \(step + 1): \(what) (\(count))"
+        case .training:
+            if phase == .optimizer { return "step \(step + 1): optimizer update" }
+            return "step \(step + 1): \(what) (\(parts.map { "micro-batch \(part) of \($0)" } ?? "pass \(part)"))"
         case .evaluating: return "evaluating after step \(step): \(what) (\(count))"
         case .sampling: return "sampling after step \(step): probe \(count)"
         }
@@ -141,4 +145,10 @@ public struct GeneratedReply: Equatable, Sendable {
 /// for chunked work such as held-out evaluation, which chunk of how many. The session uses it for `progress`.
 public protocol PhaseReporting: AnyObject {
     var phaseObserver: ((StepProgress.Phase, _ part: Int, _ parts: Int) -> Void)? { get set }
+    /// Micro-batches a training step computes each objective in (`--grad-accum`).
+    var microBatches: Int { get }
+}
+
+extension PhaseReporting {
+    public var microBatches: Int { 1 }
 }

@@ -38,14 +38,8 @@ extension TrainingSession {
     /// Wires the backend's phase reports (when it gives them) to `progress` records.
     func observeBackendPhases() {
         guard let reporting = backend as? PhaseReporting else { return }
-        reporting.phaseObserver = { [unowned self] phase, part, parts in
-            // A chunked computation (held-out evaluation) counts its chunks; a step counts backend calls.
-            if parts > 1 || progressClock.activity != .training {
-                reportPhase(phase, part: part, parts: parts)
-            } else {
-                reportPhase(phase, part: progressClock.pass, parts: nil)
-            }
-        }
+        // A step counts its micro-batches, held-out evaluation its chunks.
+        reporting.phaseObserver = { [unowned self] phase, part, parts in reportPhase(phase, part: part, parts: parts) }
     }
 
     /// A backend call begins (one objective's forward and backward, or a gap evaluation).

@@ -98,7 +98,7 @@ extension TrainingSession {
                                   maxEvalSteps: config.maxEvalSteps)
         context.willEvaluate = { [unowned self] objective in
             noteBackendCall(objective)
-            reportPhase(.forward, part: progressClock.pass, parts: nil)
+            reportPhase(.forward, part: 1, parts: (backend as? PhaseReporting)?.microBatches ?? 1)
         }
         let note = try strategy.step(context)
         state.cursors = context.cursors

@@ -13,7 +13,7 @@ final class LikeRunTests: XCTestCase {
                             "--warmup", "1", "--weight-decay", "0.01", "--max-grad-norm", "0.5", "--beta", "0.2",
                             "--label-smoothing", "0.1", "--lora-rank", "2", "--lora-alpha", "4", "--eval-fraction", "0.1",
                             "--eval-every", "1", "--keep-checkpoints", "2", "--max-eval-steps", "3", "--seed", "7",
-                            "--sft-opt", "0.5", "--dpo-opt", "0.6", "--headless"]
+                            "--sft-opt", "0.5", "--dpo-opt", "0.6", "--gradient-checkpointing", "--headless"]
 
     private func settings(_ yaml: String) -> [String: String] {
         var values = [String: String]()
@@ -43,6 +43,7 @@ final class LikeRunTests: XCTestCase {
         XCTAssertEqual(found.training.strategy.rawValue, "mix")
         XCTAssertTrue(found.cosineDecay)
         XCTAssertEqual(found.lora?.rank, 2)
+        XCTAssertEqual(found.gradientCheckpointing, true)
     }
 
     func test_printConfig_showsTheMerge_andTheCommandLineReplacesExclusiveOptions() throws {

@@ -156,10 +156,11 @@ final class SampleEventTests: XCTestCase {
         // Step 1 was slow, so every phase change of step 2 is told: mix computes SFT, then DPO, then updates.
         XCTAssertEqual(inStep2.map(\.phase), [.forward, .forward, .backward, .forward, .forward, .backward, .optimizer])
         XCTAssertEqual(inStep2.map(\.objective), [.sft, .sft, .sft, .dpo, .dpo, .dpo, .dpo])
-        XCTAssertEqual(inStep2.map(\.part), [1, 1, 1, 2, 2, 2, 2], "the backend call within the step")
-        XCTAssertTrue(inStep2.allSatisfy { $0.parts == nil })
+        XCTAssertEqual(inStep2.map(\.part), [1, 1, 1, 1, 1, 1, 2], "the micro-batch; the optimizer: the backend call")
+        XCTAssertEqual(inStep2.map(\.parts), [1, 1, 1, 1, 1, 1, nil], "one micro-batch per objective without --grad-accum")
         XCTAssertEqual(inStep2.map(\.seconds), inStep2.map(\.seconds).sorted(), "seconds since the step began grow")
-        XCTAssertEqual(inStep2[1].summary, "step 2: sft forward (pass 1)")
+        XCTAssertEqual(inStep2[1].summary, "step 2: sft forward (micro-batch 1 of 1)")
+        XCTAssertEqual(inStep2[6].summary, "step 2: optimizer update")
 
         let log = try RunLogReader.read(dir.log)
         XCTAssertFalse(log.records.contains { $0.event.type == "progress" }, "progress is never written to run.jsonl")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch eager CPU throughput for xright's engine presets: the baseline the Swift engine is compared with.
 
-    python3 scripts/bench/pytorch_engine.py [--preset bench|smollm2-135m] [--lora-rank R] [--threads 2] [--json]
+    python3 scripts/bench/pytorch_engine.py [--preset bench|smollm2-135m] [--lora-rank R] [--gradient-checkpointing]
+                                            [--threads 2] [--json]
 
 Models (random init, fp32), as `xright bench engine --preset …` builds them:
   bench         GPT-NeoX (GPTNeoXForCausalLM), hidden 256, 4 layers, 4 heads, intermediate 1024, vocab 4096,
@@ -104,6 +105,9 @@ def main():
     parser.add_argument("--sequence", type=int, help="tokens per sequence (default: the preset's)")
     parser.add_argument("--attention", choices=["sdpa", "eager"], default="sdpa",
                         help="transformers attention implementation (default sdpa, what from_pretrained picks)")
+    parser.add_argument("--gradient-checkpointing", action="store_true",
+                        help="model.gradient_checkpointing_enable() (non-reentrant): recompute each decoder layer in "
+                             "the backward pass, as `xright bench engine --gradient-checkpointing`")
     parser.add_argument("--sgemm-size", type=int, default=2048)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
@@ -119,6 +123,8 @@ def main():
     if args.lora_rank > 0:
         targets = LLAMA_TARGETS if args.preset == "smollm2-135m" else ("query_key_value",)
         attach_lora(model, args.lora_rank, targets)
+    if args.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.0)
     ids = torch.randint(0, model.config.vocab_size, (args.batch, args.sequence))
@@ -147,6 +153,7 @@ def main():
         "params": params,
         "preset": args.preset,
         "lora_rank": args.lora_rank,
+        "gradient_checkpointing": args.gradient_checkpointing,
         "trainable_params": sum(p.numel() for p in trainable),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "threads": args.threads,

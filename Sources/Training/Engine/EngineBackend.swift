@@ -44,7 +44,7 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
     private var referenceCache: [Int: (Double, Double)] = [:]
     /// Told when a forward, backward or reference pass begins (the session's in-step progress).
     public var phaseObserver: ((StepProgress.Phase, _ part: Int, _ parts: Int) -> Void)?
-    /// Held-out evaluation's chunk in progress, 1-based, and how many there are (1 of 1 in a training step).
+    /// The micro-batch of a training step in progress, or held-out evaluation's chunk: 1-based, and how many.
     private var chunk = (part: 1, parts: 1)
 
     /// `model` is the policy as training starts; the reference is `reference` (`--ref-model`), else a frozen
@@ -67,14 +67,19 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
 
     public var learningRate: Double { Double(settings.schedule.rate(at: optimizer.stepCount + 1)) }
 
+    public var microBatches: Int { settings.microBatches }
+
     public func evaluate(_ objective: Objective, batch: any TrainingBatch, gradientWeight: Double?) throws -> ObjectiveMetrics {
+        defer { chunk = (1, 1) }
         switch batch {
         case let b as SFTTokenBatch where objective == .sft:
             return sft(b.examples, gradientWeight: gradientWeight)
         case let b as PreferenceTokenBatch where objective == .dpo:
             var totals = PairTotals()
             // Each micro-batch's gradient weighs its share of the pairs: their sum is the whole batch's mean.
-            for range in Self.microBatchRanges(b.pairs.count, settings.microBatches) {
+            let ranges = Self.microBatchRanges(b.pairs.count, settings.microBatches)
+            for (k, range) in ranges.enumerated() {
+                chunk = (k + 1, ranges.count)
                 totals.add(pairTerms(Array(b.pairs[range]), ids: Array(b.pairIDs[range]),
                                      gradientWeight: gradientWeight.map {
                                          range.count == b.pairs.count ? $0 : $0 * Double(range.count) / Double(b.pairs.count)
@@ -147,7 +152,8 @@ public final class EngineBackend: TrainingBackend, PhaseReporting {
         let scored = parts.map { SFTTokenBatch(examples: $0).tokenBatch.targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
         let total = scored.reduce(0, +)
         var sum = 0.0, tokens = 0
-        for (part, count) in zip(parts, scored) {
+        for (k, (part, count)) in zip(parts, scored).enumerated() {
+            chunk = (k + 1, parts.count)
             let (partSum, _, batch) = sftLogProbSum(part)
             sum += partSum
             tokens += batch.tokenCount

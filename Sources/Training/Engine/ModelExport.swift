@@ -38,10 +38,10 @@ public struct ModelExport: Sendable {
     }
 
     /// A checkpoint's model/: the whole model for full fine-tuning; for LoRA only the adapters, PEFT-style
-    /// (adapter_config.json names the base model), which keeps checkpoints small.
+    /// (adapter_config.json names the base model), which keeps checkpoints small. Both in `dtype`.
     public func writeCheckpointModel(_ model: any CausalLanguageModel, to directory: URL) throws {
         guard model.adapters != nil else { return try writeModel(model, to: directory) }
-        try ModelDirectory.saveAdapters(model, to: directory)
+        try ModelDirectory.saveAdapters(model, to: directory, dtype: dtype)
         if let base = baseModel { try Self.setBaseModel(base, in: directory.appendingPathComponent("adapter_config.json")) }
         try writeTokenizer(model, to: directory)
     }

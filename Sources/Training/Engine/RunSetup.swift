@@ -59,6 +59,13 @@ public struct RunOptions: Codable, Equatable, Sendable {
     public var saveDType: SaveDType?
     /// `--eval-suite` / `--eval-shots`: multiple-choice accuracy at each held-out evaluation (nil: none).
     public var evalSuite: EvalSuiteOptions?
+    /// `--gradient-checkpointing`: recompute each layer's activations in the backward pass and compute the
+    /// logits in chunks (`ActivationMemory.gradientCheckpointing`); nil: keep everything. A resumed run keeps it.
+    public var gradientCheckpointing: Bool?
+    /// What the models of this run keep between forward and backward.
+    public var activationMemory: ActivationMemory {
+        gradientCheckpointing == true ? .gradientCheckpointing : .keepAll
+    }
 
     public init(modelPreset: String? = "demo", modelDirectory: String? = nil, modelSeed: UInt64 = 0,
                 tokenizer: String? = nil, sftData: String? = nil, preferenceData: String? = nil,
@@ -140,6 +147,7 @@ public enum RunSetup {
         let tokenizer = try loadTokenizer(options)
         progress("building the model")
         let model = try loadModel(options, vocabularySize: tokenizer.vocabularySize)
+        model.activationMemory = options.activationMemory
         guard tokenizer.vocabularySize <= model.config.vocabSize else {
             throw SessionSetupError.invalid(what: "tokenizer", message: "produces ids up to \(tokenizer.vocabularySize - 1), "
                 + "but the model's vocab_size is \(model.config.vocabSize)")
@@ -226,6 +234,7 @@ public enum RunSetup {
             summary.append("reference: \(path)")
         }
         let reference = try options.referenceModel.map { try ReferenceModel.load($0, policy: model, maxLength: maxLength) }
+        reference?.activationMemory = options.activationMemory
         let backend = try EngineBackend(model: model, settings: EngineBackend.Settings(
             schedule: schedule, optimizer: AdamWConfig(weightDecay: options.weightDecay),
             maxGradNorm: options.maxGradNorm, preference: options.preference, evalBatchSize: max(2, options.batchSize),

@@ -10,7 +10,8 @@ struct BenchEngineCommand: ParsableCommand {
         discussion: """
             Trains a seeded random model of the preset on random tokens (forward + backward + AdamW), reports the \
             median over the timed steps, and measures the machine's sgemm peak (2048³) in the same run. \
-            GFLOP/s are counted as 6 · parameters · tokens, the usual convention.
+            GFLOP/s are counted as 6 · parameters · tokens, the usual convention. Peak RSS is the process's \
+            (getrusage): model, gradients, optimizer state and activations.
             """)
 
     @Option(help: "Model preset: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -21,6 +22,9 @@ struct BenchEngineCommand: ParsableCommand {
 
     @Option(help: "Comma-separated layers LoRA adapts (default: the architecture's; Llama: all seven projections).")
     var loraTargets: String?
+
+    @Flag(name: .customLong("gradient-checkpointing"), help: "Recompute each layer's activations in the backward pass and compute the logits in chunks (as `train --gradient-checkpointing`): lower peak RSS, about one more forward pass per step.")
+    var gradientCheckpointing = false
 
     @Option(help: "Timed training steps (after 2 warm-up steps).")
     var steps: Int = 10
@@ -45,13 +49,15 @@ struct BenchEngineCommand: ParsableCommand {
         let progress = ProgressLine()
         let targets = loraTargets.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? []
         let lora = loraRank > 0 ? LoRAConfig(rank: loraRank, alpha: Float(2 * loraRank), targets: targets) : nil
-        let r = try EngineBenchmark.run(preset: ModelPreset(rawValue: preset)!, lora: lora, steps: steps) { progress.update($0) }
+        let r = try EngineBenchmark.run(preset: ModelPreset(rawValue: preset)!, lora: lora,
+                                        activationMemory: gradientCheckpointing ? .gradientCheckpointing : .keepAll,
+                                        steps: steps) { progress.update($0) }
         progress.finish()
         if json {
             print(try JSONOutput.string(r))
         } else {
             print("""
-                engine benchmark: preset \(r.preset), \(r.parameters) parameters, \(r.loraRank.map { "LoRA r=\($0) on \(r.loraTargets?.joined(separator: ",") ?? "")" } ?? "full fine-tuning"), batch \(r.batchSize) × \(r.sequenceLength), \(r.threads) threads
+                engine benchmark: preset \(r.preset), \(r.parameters) parameters, \(r.loraRank.map { "LoRA r=\($0) on \(r.loraTargets?.joined(separator: ",") ?? "")" } ?? "full fine-tuning")\(r.gradientCheckpointing ? ", gradient checkpointing" : ""), batch \(r.batchSize) × \(r.sequenceLength), \(r.threads) threads
                   training      \(fmt(r.trainTokensPerSecond, 0)) tokens/s   (median step \(fmt(r.stepSecondsMedian, 3)) s)
                   forward only  \(fmt(r.forwardTokensPerSecond, 0)) tokens/s
                   achieved      \(fmt(r.trainGflops, 1)) GFLOP/s (6·params·tokens)

@@ -85,6 +85,7 @@ enum RecordedRunSettings {
             ("seed", .number(String(o.modelSeed))),
             ("eval-suite", o.evalSuite.map { .text($0.file) }),
             ("eval-shots", o.evalSuite.map { .number(String($0.shots)) }),
+            ("gradient-checkpointing", o.gradientCheckpointing.map(Value.flag)),
         ]
         list.removeAll { $0.value == nil }
         return list

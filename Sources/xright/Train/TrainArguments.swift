@@ -236,6 +236,7 @@ struct TrainArguments: ParsableArguments {
         options.referenceModel = refModel
         options.referenceFrontFile = refFront
         options.evalSuite = try evalSuiteOptions()
+        options.gradientCheckpointing = gradientCheckpointing ? true : nil
         return options.savingWeights(as: saveDType)
     }
 
@@ -284,6 +285,10 @@ struct TrainArguments: ParsableArguments {
         do { _ = try options.read() } catch { throw CLIError("--eval-suite \(error)") }
         return options
     }
+
+    // Memory: what the engine keeps between the forward and backward passes (docs/TRAINING.md, "Memory").
+    @Flag(inversion: .prefixedNo, help: "Keep only each layer's input in the forward pass and recompute the layer before its backward pass, and compute the logits in chunks of tokens: far less memory for about one more forward pass per step. Recorded in the run; a resumed run keeps it.")
+    var gradientCheckpointing = false
 }
 
 /// Where runs live: --runs-root, $XRIGHT_RUNS, or ./runs.

@@ -206,9 +206,11 @@ struct TrainRunner {
 
     static func saveFinalModel(_ prepared: PreparedRun, _ runDirectory: RunDirectory) throws {
         let final = runDirectory.url.appendingPathComponent("final")
-        try ModelExport(options: prepared.options, tokenizer: prepared.tokenizer).writeModel(prepared.backend.model, to: final)
+        let export = ModelExport(options: prepared.options, tokenizer: prepared.tokenizer)
+        try export.writeModel(prepared.backend.model, to: final)
         if prepared.backend.model.adapters != nil {
-            try ModelDirectory.saveAdapters(prepared.backend.model, to: runDirectory.url.appendingPathComponent("adapters"))
+            try ModelDirectory.saveAdapters(prepared.backend.model, to: runDirectory.url.appendingPathComponent("adapters"),
+                                            dtype: export.dtype)
         }
         printErr("final model: \(final.path)")
     }
