@@ -145,22 +145,17 @@ public enum StrategyRunner {
 
 /// Gathers step timings and evaluations from session events (called on the training thread only).
 final class EventCollector {
-    var trainSeconds = 0.0
-    var trainCPUSeconds = 0.0
-    /// Process CPU time at the previous event: a step event closes the work since then (the loop's only other
-    /// work, evaluations and checkpoints, ends with events of their own).
-    private var cpuAtLastEvent = processCPUSeconds()
+    var trainSeconds: Double { cpu.stepWallSeconds }
+    var trainCPUSeconds: Double { cpu.stepCPUSeconds }
+    private var cpu = StepCPUAccount(cpuSeconds: processCPUSeconds())
     var sftSteps = 0, dpoSteps = 0
     var evaluations: [EvalPoint] = []
     var lastDistance: Double?
 
     func observe(_ record: RunRecord) {
-        let cpu = processCPUSeconds()
-        defer { cpuAtLastEvent = processCPUSeconds() }
+        cpu.observe(record.event, cpuSeconds: processCPUSeconds())
         switch record.event {
         case .step(let s):
-            trainSeconds += s.stepSeconds
-            trainCPUSeconds += cpu - cpuAtLastEvent
             if s.objectives.contains(.sft) { sftSteps += 1 }
             if s.objectives.contains(.dpo) { dpoSteps += 1 }
         case .eval(let e):
@@ -169,6 +164,31 @@ final class EventCollector {
         default:
             break
         }
+    }
+}
+
+/// The CPU time of optimizer steps, from the process's CPU clock read at each event. A step event closes the work
+/// since the previous work-closing event (evaluations, checkpoints and samples end with events of their own, which
+/// close their work so it is not charged to the next step). Events sent *during* a step (`progress`) or beside
+/// it (`telemetry`) close nothing: counting from them would charge a step only for its last part.
+public struct StepCPUAccount: Equatable, Sendable {
+    public private(set) var stepCPUSeconds = 0.0
+    public private(set) var stepWallSeconds = 0.0
+    private var cpuAtLastClose: Double
+
+    public init(cpuSeconds: Double) { cpuAtLastClose = cpuSeconds }
+
+    public mutating func observe(_ event: RunEvent, cpuSeconds: Double) {
+        switch event {
+        case .progress, .telemetry:
+            return
+        case .step(let s):
+            stepWallSeconds += s.stepSeconds
+            stepCPUSeconds += cpuSeconds - cpuAtLastClose
+        default:
+            break
+        }
+        cpuAtLastClose = cpuSeconds
     }
 }
 
