@@ -147,6 +147,8 @@ public struct DashboardState {
     /// The run's own GPUs from its newest `telemetry` event (a bridge run), nil until the run sends one: the
     /// panel then shows these, the devices training runs on, instead of the machine the dashboard runs on.
     public private(set) var runGPUs: RunGPUSample?
+    /// Every `telemetry` event so far (bounded): the run's machine over time, drawn as curves.
+    public private(set) var machine = MachineHistory()
     /// `time` of the newest record: the run's clock, which a GPU sample's age is measured against (so a replay
     /// shows the age the sample had at that moment of the run).
     public var runClock: Double { progress.clock }
@@ -206,6 +208,7 @@ public struct DashboardState {
         case .started(let s):
             stopRequested = false
             if s.step < stepBefore { truncate(after: s.step); samples.truncate(after: s.step) }
+            if s.resumedFrom != nil { machine.truncate(after: record.time) }
             lambdaHistory.append((s.step, s.lambda))
             note(s.resumedFrom.map { "resumed from \($0) at step \(s.step)" } ?? "started \(s.strategy) at \(Self.lambdaText(s.lambda))",
                  step: s.step)
@@ -252,6 +255,7 @@ public struct DashboardState {
                  kind: f.reason == .failed || f.reason == .nonFinite ? .warning : .info, step: f.step)
         case .telemetry(let t):
             runGPUs = RunGPUSample(event: t, time: record.time)
+            machine.append(t, time: record.time)
         case .sample(let s):
             samples.add(s)
         case .progress:

@@ -238,13 +238,33 @@ public struct RunFinished: Codable, Equatable, Sendable {
     }
 }
 
-/// A sample of the run's own GPUs, taken where training runs (every rank's device, gathered by rank 0). An empty
-/// `gpus` with a `note` records once that there is nothing to sample, and why.
+/// A sample of the run's own machine, taken where training runs: its GPUs (the bridge: every rank's device,
+/// gathered by rank 0) and, from the Swift trainer, its own process. An empty `gpus` with a `note` says why there
+/// is no GPU to sample.
 public struct TelemetryEvent: Codable, Equatable, Sendable {
     public var step: Int
     public var gpus: [GPU]
     /// Why `gpus` is empty ("no GPU telemetry: nvidia-ml-py (pynvml) is not installed").
     public var note: String?
+    /// The training process itself (the Swift trainer writes it; the bridge does not).
+    public var process: ProcessReading?
+
+    /// The trainer's process: where it runs, its pid, CPU time over the last sample period and resident memory.
+    public struct ProcessReading: Codable, Equatable, Sendable {
+        public var host: String
+        public var pid: Int
+        /// Percent of one core over the period since the previous sample (200 = two cores busy); absent in the
+        /// first sample, which has no period.
+        public var cpuPercent: Double?
+        public var residentBytes: Int?
+
+        public init(host: String, pid: Int, cpuPercent: Double? = nil, residentBytes: Int? = nil) {
+            self.host = host
+            self.pid = pid
+            self.cpuPercent = cpuPercent
+            self.residentBytes = residentBytes
+        }
+    }
 
     /// One device: where it is (host, rank, device index) is always known; a reading the board or driver does
     /// not report (power on some boards) is nil.
@@ -275,9 +295,10 @@ public struct TelemetryEvent: Codable, Equatable, Sendable {
         }
     }
 
-    public init(step: Int, gpus: [GPU], note: String? = nil) {
+    public init(step: Int, gpus: [GPU], note: String? = nil, process: ProcessReading? = nil) {
         self.step = step
         self.gpus = gpus
         self.note = note
+        self.process = process
     }
 }

@@ -41,6 +41,15 @@ extension TrainingSession {
     }
 
     func emit(_ event: RunEvent) {
+        deliver(event, step: state.step)
+    }
+
+    /// Stamps `event` with the run's time, appends it to the log and hands it to every observer, under
+    /// `emitLock`; `step` is for the warning a failed write becomes. Nothing is delivered after `finished`.
+    func deliver(_ event: RunEvent, step: Int) {
+        emitLock.lock()
+        defer { emitLock.unlock() }
+        guard !emissionClosed else { return }
         let record = RunRecord(time: elapsedSeconds, event: event)
         if let log {
             do { try log.append(record) } catch {
@@ -48,7 +57,7 @@ extension TrainingSession {
                 if !logFailureReported {
                     logFailureReported = true
                     notify(RunRecord(time: record.time, event: .warning(RunWarning(
-                        step: state.step, kind: .logWriteFailed, message: "run log not written: \(error)"))))
+                        step: step, kind: .logWriteFailed, message: "run log not written: \(error)"))))
                 }
             }
         }
@@ -232,7 +241,10 @@ extension TrainingSession {
            state.consecutiveNonFinite == 0, state.step > 0 {
             saveCheckpoint()
         }
+        emitLock.lock()
         emit(.finished(finished))
+        emissionClosed = true
+        emitLock.unlock()
         if let log {
             do { try log.close() } catch {
                 notify(RunRecord(time: elapsedSeconds, event: .warning(RunWarning(

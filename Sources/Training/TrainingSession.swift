@@ -46,6 +46,12 @@ public final class TrainingSession {
     var progressClock = ProgressClock()
 
     // Shared between threads.
+    /// Held while a record is stamped, logged and handed to observers: the training thread and the telemetry
+    /// sampler (`post(telemetry:)`) both emit, and the log's times and every observer's calls stay in one order.
+    /// Recursive: an emit may report a log failure to observers from inside.
+    let emitLock = NSRecursiveLock()
+    /// Set with the `finished` event: later records from other threads are dropped (the log is closed).
+    var emissionClosed = false
     private let commandSignal = NSCondition()
     private var queuedCommands: [SessionCommand] = []
     private let observerLock = NSLock()
@@ -161,6 +167,8 @@ public final class TrainingSession {
     }
 
     func notify(_ record: RunRecord) {
+        emitLock.lock()
+        defer { emitLock.unlock() }
         observerLock.lock()
         let current = observers
         observerLock.unlock()
