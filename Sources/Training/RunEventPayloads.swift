@@ -18,10 +18,14 @@ public struct RunHeader: Codable, Equatable, Sendable {
     public var settings: [String: String]
     /// Optimizer steps the run expects to take (for progress and ETA).
     public var plannedSteps: Int?
+    /// Every option `xright train` was started with, as an object (what `--resume` and `--like` read back); nil
+    /// for runs of other writers. Logs from before it hold the same as a JSON string in `settings["run_options"]`
+    /// (`RunSetup.options(fromRun:)` reads either).
+    public var runOptions: RunOptions?
 
     public init(schema: String = RunLogSchema.current, programVersion: String, createdAt: String, seed: UInt64,
                 config: TrainingConfig, modelFingerprint: String, dataFingerprints: [String: String],
-                settings: [String: String] = [:], plannedSteps: Int? = nil) {
+                settings: [String: String] = [:], plannedSteps: Int? = nil, runOptions: RunOptions? = nil) {
         self.schema = schema
         self.programVersion = programVersion
         self.createdAt = createdAt
@@ -31,6 +35,7 @@ public struct RunHeader: Codable, Equatable, Sendable {
         self.dataFingerprints = dataFingerprints
         self.settings = settings
         self.plannedSteps = plannedSteps
+        self.runOptions = runOptions
     }
 }
 

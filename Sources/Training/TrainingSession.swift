@@ -109,7 +109,8 @@ public final class TrainingSession {
         header = RunHeader(programVersion: identity.programVersion, createdAt: formatter.string(from: Date()),
                            seed: config.seed, config: config, modelFingerprint: identity.modelFingerprint,
                            dataFingerprints: identity.dataFingerprints, settings: identity.settings,
-                           plannedSteps: Self.plannedSteps(config: config, lambda: state.lambda, sources: sources))
+                           plannedSteps: Self.plannedSteps(config: config, lambda: state.lambda, sources: sources),
+                           runOptions: identity.runOptions)
         currentStatus = SessionStatus(step: state.step, epoch: state.epoch, lambda: state.lambda,
                                       strategy: state.strategy, cursors: state.cursors, paused: false, finished: nil)
         if let runDirectory {
