@@ -19,14 +19,17 @@ final class AttachTelemetryTests: XCTestCase {
         var screen = ""
         try Fixtures.eventually("the attached System panel shows the trainer's pid with its CPU and RSS", within: 30) {
             screen = tmux.capture("viewer")
-            return screen.contains("System · run pid \(trainer)") && screen.contains("CPU ") && screen.contains(" RSS ")
+            return screen.contains("System · run pid \(trainer)") && screen.contains("CPU ") && screen.contains("RSS ")
         }
         XCTAssertFalse(screen.contains("this viewer"), screen)
-        // The same figures are in the run log: the panel drew the run's events.
-        let logged = try RunLogReader.read(run.log).records.compactMap { record -> Int? in
-            if case .telemetry(let t) = record.event { return t.process?.pid } else { return nil }
+        // The same figures are in the run log (flushed within a second): the panel drew the run's events.
+        var logged: [Int] = []
+        try Fixtures.eventually("run.jsonl holds the trainer's telemetry") {
+            logged = try RunLogReader.read(run.log).records.compactMap { record -> Int? in
+                if case .telemetry(let t) = record.event { return t.process?.pid } else { return nil }
+            }
+            return !logged.isEmpty
         }
-        XCTAssertFalse(logged.isEmpty)
         XCTAssertEqual(Set(logged), [Int(trainer)])
     }
 }
