@@ -91,7 +91,7 @@ public struct DashboardState {
 
     public var header: RunHeader? { progress.header }
     public var strategy: StrategyName? { progress.strategy }
-    public var lambda: Double? { progress.lambda }
+    public var lambda: Lambda? { progress.lambda }
     public var beta: Double? { header?.settings["beta"].flatMap(Double.init) }
     /// The newest step's, else the one the header records.
     public var learningRate: Double? {
@@ -125,7 +125,7 @@ public struct DashboardState {
     public var stepsTaken: Int { progress.stepsTaken }
     public var dpoStepsTaken: Int { progress.dpoStepsTaken }
     /// (step, λ) at the start and at every change.
-    public private(set) var lambdaHistory: [(step: Int, lambda: Double)] = []
+    public private(set) var lambdaHistory: [(step: Int, lambda: Lambda)] = []
     public private(set) var gaps: WeightedGaps?
     /// Sequential and single-objective runs: the objective of the current epoch.
     public private(set) var phase: Objective?
@@ -234,7 +234,7 @@ public struct DashboardState {
             note("refused: \(c.command): \(c.reason)", kind: .refused, step: c.step)
         case .lambdaChanged(let c):
             lambdaHistory.append((c.step, c.to))
-            note("\(Glyphs.unicode.lambdaSymbol) \(Format.fixed(c.from, 2)) → \(Format.fixed(c.to, 2)) at step \(c.step)",
+            note("\(Glyphs.unicode.lambdaSymbol) \(Format.fixed(c.from.value, 2)) → \(Format.fixed(c.to.value, 2)) at step \(c.step)",
                  kind: .acknowledged, step: c.step)
         case .strategyChanged(let c):
             phase = nil
@@ -341,5 +341,5 @@ public struct DashboardState {
         stepProgress.map { $0.progress.seconds + max(0, now - $0.receivedAt) }
     }
 
-    static func lambdaText(_ value: Double) -> String { "λ = \(Format.fixed(value, 2))" }
+    static func lambdaText(_ lambda: Lambda) -> String { "λ = \(Format.fixed(lambda.value, 2))" }
 }

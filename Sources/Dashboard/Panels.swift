@@ -190,7 +190,7 @@ public final class DashboardRenderer {
         share.write("DPO share ", .muted)
         share.write(state.dpoShare.map { Format.fixed(100 * $0, 1) + "%" } ?? "--", .dpoSmooth)
         share.write("  \(glyphs.lambdaSymbol) ", .muted)
-        share.write(state.lambda.map { Format.fixed($0, 2) } ?? "--", .text)
+        share.write(state.lambda.map { Format.fixed($0.value, 2) } ?? "--", .text)
         let recent = state.recentChoices.suffix(100)
         if !recent.isEmpty {
             let dpo = recent.filter { $0 == .dpo || $0 == .both }.count
@@ -237,9 +237,9 @@ public final class DashboardRenderer {
         var row1 = RowWriter(surface, inner, row: 1)
         row1.write("\(glyphs.lambdaSymbol) ", .muted)
         let gaugeWidth = max(4, inner.width - row1.x + inner.x - 12)
-        Gauge(fraction: state.lambda ?? 0).draw(on: surface, x: row1.x, y: row1.y, width: gaugeWidth, glyphs: glyphs)
+        Gauge(fraction: state.lambda?.value ?? 0).draw(on: surface, x: row1.x, y: row1.y, width: gaugeWidth, glyphs: glyphs)
         row1.x += gaugeWidth
-        row1.write(" " + (state.lambda.map { Format.fixed($0, 2) } ?? "--"), .text)
+        row1.write(" " + (state.lambda.map { Format.fixed($0.value, 2) } ?? "--"), .text)
         if let pending = state.pendingCommands.last(where: { if case .setLambda = $0 { return true } else { return false } }),
            case .setLambda(let l) = pending {
             row1.write(" →" + Format.fixed(l.value, 2), .warning)

@@ -43,11 +43,11 @@ public struct RunHeader: Codable, Equatable, Sendable {
 public struct SessionStarted: Codable, Equatable, Sendable {
     public var step: Int
     public var strategy: StrategyName
-    public var lambda: Double
+    public var lambda: Lambda
     /// The checkpoint directory resumed from, nil for a fresh run.
     public var resumedFrom: String?
 
-    public init(step: Int, strategy: StrategyName, lambda: Double, resumedFrom: String? = nil) {
+    public init(step: Int, strategy: StrategyName, lambda: Lambda, resumedFrom: String? = nil) {
         self.step = step
         self.strategy = strategy
         self.lambda = lambda
@@ -77,7 +77,7 @@ public struct StepEvent: Codable, Equatable, Sendable {
     /// Pre-update metrics of the trained batches.
     public var sft: ObjectiveMetrics?
     public var dpo: ObjectiveMetrics?
-    public var lambda: Double
+    public var lambda: Lambda
     public var learningRate: Double
     /// Tokens processed in the step (trained and gap-evaluated batches).
     public var tokens: Int
@@ -93,7 +93,7 @@ public struct StepEvent: Codable, Equatable, Sendable {
     public var gapsEvaluated: Bool?
 
     public init(step: Int, epoch: Int, strategy: StrategyName, objectives: [Objective], sft: ObjectiveMetrics? = nil,
-                dpo: ObjectiveMetrics? = nil, lambda: Double, learningRate: Double, tokens: Int, tokensPerSecond: Double,
+                dpo: ObjectiveMetrics? = nil, lambda: Lambda, learningRate: Double, tokens: Int, tokensPerSecond: Double,
                 stepSeconds: Double, elapsedSeconds: Double, updateApplied: Bool, gradientNorm: Double? = nil,
                 gaps: WeightedGaps? = nil, gapsEvaluated: Bool? = nil) {
         self.step = step
@@ -158,10 +158,10 @@ public struct CommandRefused: Codable, Equatable, Sendable {
 
 public struct LambdaChanged: Codable, Equatable, Sendable {
     public var step: Int
-    public var from: Double
-    public var to: Double
+    public var from: Lambda
+    public var to: Lambda
 
-    public init(step: Int, from: Double, to: Double) {
+    public init(step: Int, from: Lambda, to: Lambda) {
         self.step = step
         self.from = from
         self.to = to

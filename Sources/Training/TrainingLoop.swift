@@ -6,7 +6,7 @@ extension TrainingSession {
         startUptime = DispatchTime.now().uptimeNanoseconds
         // The header reaches observers too (the writer put it on line 1 when it created the log).
         notify(RunRecord(time: elapsedSeconds, event: .header(header)))
-        emit(.started(SessionStarted(step: state.step, strategy: strategy.state.name, lambda: state.lambda.value,
+        emit(.started(SessionStarted(step: state.step, strategy: strategy.state.name, lambda: state.lambda,
                                      resumedFrom: resumedFrom?.directory.path)))
         observeBackendPhases()
         // The starting weights' replies: what the model said before this run changed it.
@@ -141,7 +141,7 @@ extension TrainingSession {
         progressClock.previousStepSeconds = seconds
         emit(.step(StepEvent(
             step: state.step, epoch: state.epoch, strategy: strategy.state.name, objectives: context.trainedOrder,
-            sft: context.trained[.sft], dpo: context.trained[.dpo], lambda: state.lambda.value,
+            sft: context.trained[.sft], dpo: context.trained[.dpo], lambda: state.lambda,
             learningRate: learningRate, tokens: context.tokens,
             tokensPerSecond: seconds > 0 ? Double(context.tokens) / seconds : 0, stepSeconds: seconds,
             elapsedSeconds: elapsedSeconds, updateApplied: applied, gradientNorm: gradientNorm,

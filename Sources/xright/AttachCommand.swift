@@ -120,7 +120,7 @@ final class TextAttach {
         let progress = inHistory ? historyLines : liveLines
         progress.observe(record)
         switch record.event {
-        case .lambdaChanged(let c): say("λ \(fmt(c.from)) → \(fmt(c.to)) at step \(c.step)")
+        case .lambdaChanged(let c): say("λ \(fmt(c.from.value)) → \(fmt(c.to.value)) at step \(c.step)")
         case .strategyChanged(let c): say("strategy \(c.from.rawValue) → \(c.to.rawValue) at step \(c.step)")
         case .paused(let p): say("paused after step \(p.step)")
         case .resumed(let p): say("resumed after step \(p.step)")
