@@ -40,7 +40,7 @@ let package = Package(
         // Data readers, batching, the built-in demo task.
         .target(name: "Data", dependencies: ["Text", "JSON", "CZlib"], swiftSettings: optimize),
         // Objectives, strategies (ALRIGHT, MAXRIGHT, mix, sequential), the session, checkpoints, the run log.
-        .target(name: "Training", dependencies: ["Engine", "Data", "Text", "JSON"], swiftSettings: optimize),
+        .target(name: "Training", dependencies: ["Engine", "Data", "Text", "JSON", "Telemetry"], swiftSettings: optimize),
         // A live run's events and commands over a Unix socket in its run directory (attach, ctl, ls).
         .target(name: "Remote", dependencies: ["Training"], swiftSettings: optimize),
         // GPU (NVML, nvidia-smi), CPU and memory readings, sampled off the UI thread.
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "GGUF", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "GGUF", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Text", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Telemetry", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "Training", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Training", "Telemetry", "TestSupport"]),

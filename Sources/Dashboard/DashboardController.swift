@@ -71,7 +71,7 @@ public final class DashboardController {
     /// The λ the next ←/→ starts from: the newest one asked for, else the session's.
     private var targetLambda: Double {
         for command in state.pendingCommands.reversed() { if case .setLambda(let l) = command { return l.value } }
-        return state.lambda ?? 0.5
+        return state.lambda?.value ?? 0.5
     }
 
     private func requestLambda(_ value: Double) {

@@ -91,7 +91,7 @@ public struct DashboardState {
 
     public var header: RunHeader? { progress.header }
     public var strategy: StrategyName? { progress.strategy }
-    public var lambda: Double? { progress.lambda }
+    public var lambda: Lambda? { progress.lambda }
     public var beta: Double? { header?.settings["beta"].flatMap(Double.init) }
     /// The newest step's, else the one the header records.
     public var learningRate: Double? {
@@ -127,7 +127,7 @@ public struct DashboardState {
     public var stepsTaken: Int { progress.stepsTaken }
     public var dpoStepsTaken: Int { progress.dpoStepsTaken }
     /// (step, λ) at the start and at every change.
-    public private(set) var lambdaHistory: [(step: Int, lambda: Double)] = []
+    public private(set) var lambdaHistory: [(step: Int, lambda: Lambda)] = []
     public private(set) var gaps: WeightedGaps?
     /// Sequential and single-objective runs: the objective of the current epoch.
     public private(set) var phase: Objective?
@@ -149,6 +149,8 @@ public struct DashboardState {
     /// The run's own GPUs from its newest `telemetry` event (a bridge run), nil until the run sends one: the
     /// panel then shows these, the devices training runs on, instead of the machine the dashboard runs on.
     public private(set) var runGPUs: RunGPUSample?
+    /// Every `telemetry` event so far (bounded): the run's machine over time, drawn as curves.
+    public private(set) var machine = MachineHistory()
     /// `time` of the newest record: the run's clock, which a GPU sample's age is measured against (so a replay
     /// shows the age the sample had at that moment of the run).
     public var runClock: Double { progress.clock }
@@ -208,6 +210,7 @@ public struct DashboardState {
         case .started(let s):
             stopRequested = false
             if s.step < stepBefore { truncate(after: s.step); samples.truncate(after: s.step) }
+            if s.resumedFrom != nil { machine.truncate(after: record.time) }
             lambdaHistory.append((s.step, s.lambda))
             note(s.resumedFrom.map { "resumed from \($0) at step \(s.step)" } ?? "started \(s.strategy) at \(Self.lambdaText(s.lambda))",
                  step: s.step)
@@ -237,7 +240,7 @@ public struct DashboardState {
             note("refused: \(c.command): \(c.reason)", kind: .refused, step: c.step)
         case .lambdaChanged(let c):
             lambdaHistory.append((c.step, c.to))
-            note("\(Glyphs.unicode.lambdaSymbol) \(Format.fixed(c.from, 2)) → \(Format.fixed(c.to, 2)) at step \(c.step)",
+            note("\(Glyphs.unicode.lambdaSymbol) \(Format.fixed(c.from.value, 2)) → \(Format.fixed(c.to.value, 2)) at step \(c.step)",
                  kind: .acknowledged, step: c.step)
         case .strategyChanged(let c):
             phase = nil
@@ -258,6 +261,7 @@ public struct DashboardState {
                  kind: f.reason == .failed || f.reason == .nonFinite ? .warning : .info, step: f.step)
         case .telemetry(let t):
             runGPUs = RunGPUSample(event: t, time: record.time)
+            machine.append(t, time: record.time)
         case .sample(let s):
             samples.add(s)
         case .progress:
@@ -346,5 +350,5 @@ public struct DashboardState {
         stepProgress.map { $0.progress.seconds + max(0, now - $0.receivedAt) }
     }
 
-    static func lambdaText(_ value: Double) -> String { "λ = \(Format.fixed(value, 2))" }
+    static func lambdaText(_ lambda: Lambda) -> String { "λ = \(Format.fixed(lambda.value, 2))" }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Telemetry
 import Training
 
 /// Draws a panel's frame with its title; returns the inside.
@@ -79,7 +78,7 @@ public final class DashboardRenderer {
         drawObjective(state, layout.objective, surface, glyphs, letters: !colors)
         drawControl(state, controller.mode, layout.control, surface, glyphs)
         drawTradeoff(state, layout.tradeoff, surface, glyphs)
-        drawSystem(state, layout.system, surface, glyphs)
+        SystemPanel.draw(state, layout.system, surface, glyphs)
         drawEvents(state, layout.events, surface)
         drawFooter(controller, layout.footer, surface, glyphs)
         if view.showHelp { HelpOverlay.draw(on: surface, glyphs: glyphs) }
@@ -199,7 +198,7 @@ public final class DashboardRenderer {
         share.write("DPO share ", .muted)
         share.write(state.dpoShare.map { Format.fixed(100 * $0, 1) + "%" } ?? "--", .dpoSmooth)
         share.write("  \(glyphs.lambdaSymbol) ", .muted)
-        share.write(state.lambda.map { Format.fixed($0, 2) } ?? "--", .text)
+        share.write(state.lambda.map { Format.fixed($0.value, 2) } ?? "--", .text)
         let recent = state.recentChoices.suffix(100)
         if !recent.isEmpty {
             let dpo = recent.filter { $0 == .dpo || $0 == .both }.count
@@ -246,9 +245,9 @@ public final class DashboardRenderer {
         var row1 = RowWriter(surface, inner, row: 1)
         row1.write("\(glyphs.lambdaSymbol) ", .muted)
         let gaugeWidth = max(4, inner.width - row1.x + inner.x - 12)
-        Gauge(fraction: state.lambda ?? 0).draw(on: surface, x: row1.x, y: row1.y, width: gaugeWidth, glyphs: glyphs)
+        Gauge(fraction: state.lambda?.value ?? 0).draw(on: surface, x: row1.x, y: row1.y, width: gaugeWidth, glyphs: glyphs)
         row1.x += gaugeWidth
-        row1.write(" " + (state.lambda.map { Format.fixed($0, 2) } ?? "--"), .text)
+        row1.write(" " + (state.lambda.map { Format.fixed($0.value, 2) } ?? "--"), .text)
         if let pending = state.pendingCommands.last(where: { if case .setLambda = $0 { return true } else { return false } }),
            case .setLambda(let l) = pending {
             row1.write(" →" + Format.fixed(l.value, 2), .warning)
@@ -309,84 +308,6 @@ public final class DashboardRenderer {
         TradeoffPlane(trajectories: [TradeoffPlane.Trajectory(points: planePoints, generation: planeGeneration)],
                       ideal: state.optima.map { ($0.sft, $0.dpo) })
             .draw(on: surface, in: inner, glyphs: glyphs, scratch: planeScratch)
-    }
-
-    // MARK: System
-
-    private func drawSystem(_ state: DashboardState, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
-        // A run that reports its own GPUs (the PyTorch bridge) is shown by them: the machine this dashboard runs
-        // on may not be the one training.
-        if let sample = state.runGPUs {
-            drawTrainingGPUs(sample, age: state.runGPUSampleAge ?? 0, rect, surface, glyphs)
-            return
-        }
-        let inner = drawFrame(rect, title: "System", on: surface, glyphs: glyphs)
-        guard inner.height >= 1 else { return }
-        var row = 0
-        if let sample = state.system {
-            if sample.gpus.isEmpty {
-                var w = RowWriter(surface, inner, row: row)
-                w.write("no GPU", .muted)
-                if case .none(let reason) = sample.gpuSource { w.write(" (\(reason))", .muted) }
-                row += 1
-            }
-            for gpu in sample.gpus where row < inner.height - 1 {
-                var w = RowWriter(surface, inner, row: row)
-                w.write("GPU\(gpu.index) ", .title)
-                w.write(String(gpu.name.prefix(18)) + " ", .text)
-                w.write(gpu.utilizationPercent.map { Format.fixed($0, 0) + "%" } ?? "--%", .text)
-                if let used = gpu.memoryUsedMiB {
-                    w.write(" mem ", .muted)
-                    w.write(Format.fixed(used / 1024, 1) + (gpu.memoryTotalMiB.map { "/" + Format.fixed($0 / 1024, 1) } ?? "") + "G")
-                }
-                if let t = gpu.temperatureCelsius { w.write(" " + Format.fixed(t, 0) + "C") }
-                if let p = gpu.powerWatts { w.write(" " + Format.fixed(p, 0) + "W") }
-                row += 1
-            }
-            var w = RowWriter(surface, inner, row: min(row, inner.height - 1))
-            w.write("CPU ", .muted); w.write(sample.processCPUPercent.map { Format.fixed($0, 0) + "%" } ?? "--")
-            w.write("  RSS ", .muted); w.write(sample.residentBytes.map(Format.bytes) ?? "--")
-        } else {
-            var w = RowWriter(surface, inner, row: 0)
-            w.write(state.systemUnsampled ?? "sampling…", .muted)
-        }
-    }
-
-    /// "Training GPUs · step 120 · 0:03 ago" (the step left out when narrow), one row per device, "+N more" when
-    /// they do not fit; the run's note when it has no GPU to sample.
-    private func drawTrainingGPUs(_ sample: RunGPUSample, age: Double, _ rect: Rect, _ surface: Surface, _ glyphs: Glyphs) {
-        let ago = "\(Format.duration(age)) ago"
-        let full = "Training GPUs · step \(sample.event.step) · \(ago)"
-        let title = full.count + 4 <= rect.width ? full : "Training GPUs · \(ago)"
-        let inner = drawFrame(rect, title: title, on: surface, glyphs: glyphs)
-        guard inner.height >= 1 else { return }
-        let gpus = sample.event.gpus
-        if gpus.isEmpty {
-            let note = sample.event.note ?? "the run reported no GPU"
-            for (row, line) in TrainingGPUText.wrap(note, width: inner.width).prefix(inner.height).enumerated() {
-                var w = RowWriter(surface, inner, row: row)
-                w.write(line, .muted)
-            }
-            return
-        }
-        let shown = gpus.count <= inner.height ? gpus.count : inner.height - 1
-        for (row, gpu) in gpus.prefix(shown).enumerated() {
-            // Every reading first; the name gets the room left over (GPUs of one run mostly share it).
-            let location = TrainingGPUText.location(gpu, hostLimit: 12), readings = TrainingGPUText.readings(gpu)
-            let room = inner.width - location.count - readings.count - 2
-            var w = RowWriter(surface, inner, row: row)
-            w.write(location + " ", .title)
-            if let name = gpu.name, room >= 4 {
-                w.write(name.prefix(room).trimmingCharacters(in: .whitespaces) + " ", .muted)
-            }
-            w.write(readings, .text)
-        }
-        if shown < gpus.count {
-            var w = RowWriter(surface, inner, row: shown)
-            let rest = Array(gpus[shown...])
-            w.write("+\(rest.count) more", .muted)
-            if let mean = TrainingGPUText.meanUtilization(rest) { w.write(" · mean " + Format.fixed(mean, 0) + "%", .muted) }
-        }
     }
 
     // MARK: Events and footer

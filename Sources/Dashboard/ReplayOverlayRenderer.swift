@@ -116,7 +116,7 @@ final class ReplayOverlayRenderer {
             var w = RowWriter(surface, inner, row: i)
             w.write(String(glyphs.stripCell) + Self.letter(i) + " ", Role.run(i))
             w.write((state.strategy?.rawValue ?? "--") + " ", .title)
-            w.write("\(glyphs.lambdaSymbol) " + (state.lambda.map { Format.fixed($0, 2) } ?? "--"), .text)
+            w.write("\(glyphs.lambdaSymbol) " + (state.lambda.map { Format.fixed($0.value, 2) } ?? "--"), .text)
             w.write("  step \(state.step)", .text)
             if let d = state.lastEval?.idealDistance { w.write("  dist " + Format.loss(d), .text) }
             if let mc = state.lastMultipleChoice { w.write("  MC acc " + Format.fixed(100 * mc.figures.acc, 1) + "%", .text) }

@@ -14,7 +14,7 @@ struct ReplayStepStore {
         var tokens: Int32
         var strategy: UInt8
         var flags: Flags
-        var lambda: Double
+        var lambda: Lambda
         var elapsedSeconds: Double
         var sftLoss: Double
         var dpoLoss: Double

@@ -60,7 +60,7 @@ public struct RunSummary: Equatable, Sendable {
         let seconds = progress.stepSeconds
         var summary = RunSummary(
             name: name, header: header, strategy: progress.strategy ?? header.config.strategy,
-            lambda: progress.lambda ?? header.config.lambda.value, steps: n,
+            lambda: (progress.lambda ?? header.config.lambda).value, steps: n,
             finalEval: evals.last, bestSFT: best(evals.map(\.sft)), bestDPO: best(evals.map(\.dpo)),
             bestIdealDistance: best(evals.map(\.idealDistance)), wallSeconds: progress.lastTime,
             tokensPerSecond: seconds > 0 ? Double(progress.tokensSeen) / seconds : nil,

@@ -46,6 +46,15 @@ public enum TrainingGPUText {
         return text
     }
 
+    /// `summary` led by the trainer's process when the event has it: "run pid 4242 on gpu-box: CPU 180%, RSS
+    /// 1.20 GiB · training GPUs: …".
+    public static func machine(_ event: TelemetryEvent) -> String {
+        guard let p = event.process else { return summary(event) }
+        let cpu = p.cpuPercent.map { Format.fixed($0, 0) + "%" } ?? "--"
+        let rss = p.residentBytes.map { Format.bytes(UInt64($0)) } ?? "--"
+        return "run pid \(p.pid) on \(p.host): CPU \(cpu), RSS \(rss) · " + summary(event)
+    }
+
     /// Mean utilization over the devices that report it.
     public static func meanUtilization(_ gpus: [TelemetryEvent.GPU]) -> Double? {
         let values = gpus.compactMap(\.utilization)

@@ -51,11 +51,11 @@ public final class RunMetrics: @unchecked Sendable {
         case .header(let header): lambda.set(to: header.config.lambda.value)
         case .started(let s):
             step.set(to: Double(s.step))
-            lambda.set(to: s.lambda)
+            lambda.set(to: s.lambda.value)
             paused.set(to: 0)
         case .step(let s):
             step.set(to: Double(s.step))
-            lambda.set(to: s.lambda)
+            lambda.set(to: s.lambda.value)
             learningRate.set(to: s.learningRate)
             if let g = s.gradientNorm { gradientNorm.set(to: g) }
             tokensPerSecond.set(to: s.tokensPerSecond)
@@ -78,7 +78,7 @@ public final class RunMetrics: @unchecked Sendable {
             if let sft = e.sft { evalSFT.set(to: sft.loss) }
             if let dpo = e.dpo { evalDPO.set(to: dpo.loss) }
             if let d = e.idealDistance { idealDistance.set(to: d) }
-        case .lambdaChanged(let c): lambda.set(to: c.to)
+        case .lambdaChanged(let c): lambda.set(to: c.to.value)
         case .commandApplied: commandsApplied.increment()
         case .commandRefused: commandsRefused.increment()
         case .warning: warnings.increment()

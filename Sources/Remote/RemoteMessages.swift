@@ -144,7 +144,7 @@ public struct RunStatusReport: Codable, Equatable, Sendable {
         plannedSteps = progress.header?.plannedSteps
         createdAt = progress.header?.createdAt
         epoch = progress.epoch
-        lambda = progress.lambda
+        lambda = progress.lambda?.value
         strategy = progress.strategy?.rawValue
         losses = LossPair(sft: progress.sftLoss, dpo: progress.dpoLoss)
         evalLosses = progress.lastEval.map { LossPair(sft: $0.sft?.loss, dpo: $0.dpo?.loss) }

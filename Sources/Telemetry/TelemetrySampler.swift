@@ -65,9 +65,11 @@ public final class SystemProbe {
     }
 }
 
-/// Samples at a fixed interval on its own thread; the UI reads the newest sample without waiting.
+/// Samples at a fixed interval on its own thread; the UI reads the newest sample without waiting, and
+/// `onSample` (when given) gets each one on the sampler's thread (the trainer emits it as an event).
 public final class TelemetrySampler {
     private let options: TelemetryOptions
+    private let onSample: ((SystemSample) -> Void)?
     private let lock = NSLock()
     private var latest: SystemSample?
     private var generation = 0
@@ -75,8 +77,9 @@ public final class TelemetrySampler {
     private var stopped = false
     private let wake = NSCondition()
 
-    public init(options: TelemetryOptions) {
+    public init(options: TelemetryOptions, onSample: ((SystemSample) -> Void)? = nil) {
         self.options = options
+        self.onSample = onSample
     }
 
     public func start() {
@@ -89,6 +92,7 @@ public final class TelemetrySampler {
                 generation += 1
                 pendingWarnings.append(contentsOf: sample.warnings)
                 lock.unlock()
+                onSample?(sample)
                 wake.lock()
                 if !stopped { _ = wake.wait(until: Date(timeIntervalSinceNow: options.interval)) }
                 let done = stopped

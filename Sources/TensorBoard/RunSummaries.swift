@@ -77,7 +77,7 @@ public enum RunSummaries {
                 scalar("dpo/margin", p.margin)
             }
         }
-        scalar("train/lambda", s.lambda)
+        scalar("train/lambda", s.lambda.value)
         scalar("train/learning_rate", s.learningRate)
         if let g = s.gradientNorm { scalar("train/gradient_norm", g) }
         scalar("train/tokens_per_second", s.tokensPerSecond)

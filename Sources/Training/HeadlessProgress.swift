@@ -76,7 +76,7 @@ public final class HeadlessProgress {
             eta = Double(max(0, planned - step.step)) * window / Double(stepsInWindow)
         }
         sink(Self.format(step: step.step, plannedSteps: plannedSteps, objectives: step.objectives,
-                         sftLoss: sftLoss, dpoLoss: dpoLoss, lambda: step.lambda,
+                         sftLoss: sftLoss, dpoLoss: dpoLoss, lambda: step.lambda.value,
                          tokensPerSecond: tokensPerSecond, etaSeconds: eta))
         lastLineTime = time
         lastLineStep = step.step

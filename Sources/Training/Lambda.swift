@@ -53,6 +53,19 @@ public enum LambdaError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// A λ written in the code — `lambda: 0.5` where an event or a test is built — is checked like any other: one
+/// outside [0, 1] stops the program at its first use (a constant cannot be wrong only sometimes). Values from
+/// outside the program (`--lambda`, a prompt, a log) go through the throwing `init(_:)`.
+extension Lambda: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral {
+    public init(floatLiteral value: Double) {
+        do { try self.init(value) } catch { preconditionFailure("λ literal \(value): \(error)") }
+    }
+
+    public init(integerLiteral value: Int) {
+        self.init(floatLiteral: Double(value))
+    }
+}
+
 extension Lambda: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()

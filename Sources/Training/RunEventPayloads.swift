@@ -18,10 +18,14 @@ public struct RunHeader: Codable, Equatable, Sendable {
     public var settings: [String: String]
     /// Optimizer steps the run expects to take (for progress and ETA).
     public var plannedSteps: Int?
+    /// Every option `xright train` was started with, as an object (what `--resume` and `--like` read back); nil
+    /// for runs of other writers. Logs from before it hold the same as a JSON string in `settings["run_options"]`
+    /// (`RunSetup.options(fromRun:)` reads either).
+    public var runOptions: RunOptions?
 
     public init(schema: String = RunLogSchema.current, programVersion: String, createdAt: String, seed: UInt64,
                 config: TrainingConfig, modelFingerprint: String, dataFingerprints: [String: String],
-                settings: [String: String] = [:], plannedSteps: Int? = nil) {
+                settings: [String: String] = [:], plannedSteps: Int? = nil, runOptions: RunOptions? = nil) {
         self.schema = schema
         self.programVersion = programVersion
         self.createdAt = createdAt
@@ -31,6 +35,7 @@ public struct RunHeader: Codable, Equatable, Sendable {
         self.dataFingerprints = dataFingerprints
         self.settings = settings
         self.plannedSteps = plannedSteps
+        self.runOptions = runOptions
     }
 }
 
@@ -38,11 +43,11 @@ public struct RunHeader: Codable, Equatable, Sendable {
 public struct SessionStarted: Codable, Equatable, Sendable {
     public var step: Int
     public var strategy: StrategyName
-    public var lambda: Double
+    public var lambda: Lambda
     /// The checkpoint directory resumed from, nil for a fresh run.
     public var resumedFrom: String?
 
-    public init(step: Int, strategy: StrategyName, lambda: Double, resumedFrom: String? = nil) {
+    public init(step: Int, strategy: StrategyName, lambda: Lambda, resumedFrom: String? = nil) {
         self.step = step
         self.strategy = strategy
         self.lambda = lambda
@@ -72,7 +77,7 @@ public struct StepEvent: Codable, Equatable, Sendable {
     /// Pre-update metrics of the trained batches.
     public var sft: ObjectiveMetrics?
     public var dpo: ObjectiveMetrics?
-    public var lambda: Double
+    public var lambda: Lambda
     public var learningRate: Double
     /// Tokens processed in the step (trained and gap-evaluated batches).
     public var tokens: Int
@@ -88,7 +93,7 @@ public struct StepEvent: Codable, Equatable, Sendable {
     public var gapsEvaluated: Bool?
 
     public init(step: Int, epoch: Int, strategy: StrategyName, objectives: [Objective], sft: ObjectiveMetrics? = nil,
-                dpo: ObjectiveMetrics? = nil, lambda: Double, learningRate: Double, tokens: Int, tokensPerSecond: Double,
+                dpo: ObjectiveMetrics? = nil, lambda: Lambda, learningRate: Double, tokens: Int, tokensPerSecond: Double,
                 stepSeconds: Double, elapsedSeconds: Double, updateApplied: Bool, gradientNorm: Double? = nil,
                 gaps: WeightedGaps? = nil, gapsEvaluated: Bool? = nil) {
         self.step = step
@@ -156,10 +161,10 @@ public struct CommandRefused: Codable, Equatable, Sendable {
 
 public struct LambdaChanged: Codable, Equatable, Sendable {
     public var step: Int
-    public var from: Double
-    public var to: Double
+    public var from: Lambda
+    public var to: Lambda
 
-    public init(step: Int, from: Double, to: Double) {
+    public init(step: Int, from: Lambda, to: Lambda) {
         self.step = step
         self.from = from
         self.to = to
@@ -241,13 +246,33 @@ public struct RunFinished: Codable, Equatable, Sendable {
     }
 }
 
-/// A sample of the run's own GPUs, taken where training runs (every rank's device, gathered by rank 0). An empty
-/// `gpus` with a `note` records once that there is nothing to sample, and why.
+/// A sample of the run's own machine, taken where training runs: its GPUs (the bridge: every rank's device,
+/// gathered by rank 0) and, from the Swift trainer, its own process. An empty `gpus` with a `note` says why there
+/// is no GPU to sample.
 public struct TelemetryEvent: Codable, Equatable, Sendable {
     public var step: Int
     public var gpus: [GPU]
     /// Why `gpus` is empty ("no GPU telemetry: nvidia-ml-py (pynvml) is not installed").
     public var note: String?
+    /// The training process itself (the Swift trainer writes it; the bridge does not).
+    public var process: ProcessReading?
+
+    /// The trainer's process: where it runs, its pid, CPU time over the last sample period and resident memory.
+    public struct ProcessReading: Codable, Equatable, Sendable {
+        public var host: String
+        public var pid: Int
+        /// Percent of one core over the period since the previous sample (200 = two cores busy); absent in the
+        /// first sample, which has no period.
+        public var cpuPercent: Double?
+        public var residentBytes: Int?
+
+        public init(host: String, pid: Int, cpuPercent: Double? = nil, residentBytes: Int? = nil) {
+            self.host = host
+            self.pid = pid
+            self.cpuPercent = cpuPercent
+            self.residentBytes = residentBytes
+        }
+    }
 
     /// One device: where it is (host, rank, device index) is always known; a reading the board or driver does
     /// not report (power on some boards) is nil.
@@ -278,9 +303,10 @@ public struct TelemetryEvent: Codable, Equatable, Sendable {
         }
     }
 
-    public init(step: Int, gpus: [GPU], note: String? = nil) {
+    public init(step: Int, gpus: [GPU], note: String? = nil, process: ProcessReading? = nil) {
         self.step = step
         self.gpus = gpus
         self.note = note
+        self.process = process
     }
 }

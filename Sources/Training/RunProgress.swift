@@ -11,7 +11,7 @@
 public struct RunProgress: Equatable, Sendable {
     public private(set) var header: RunHeader?
     public private(set) var strategy: StrategyName?
-    public private(set) var lambda: Double?
+    public private(set) var lambda: Lambda?
     /// The newest step number: of a step, or where a session started or finished.
     public private(set) var step = 0
     public private(set) var epoch = 0
@@ -71,7 +71,7 @@ public struct RunProgress: Equatable, Sendable {
         if case .header(let h) = record.event {
             header = h
             strategy = h.config.strategy
-            lambda = lambda ?? h.config.lambda.value
+            lambda = lambda ?? h.config.lambda
             return
         }
         records += 1

@@ -11,7 +11,7 @@ extension TrainingSession {
             let previous = state.lambda
             state.lambda = lambda
             checkpointIsCurrent = false
-            emit(.lambdaChanged(LambdaChanged(step: state.step, from: previous.value, to: lambda.value)))
+            emit(.lambdaChanged(LambdaChanged(step: state.step, from: previous, to: lambda)))
         case .pause:
             runState.pause()
             emit(.paused(PauseChange(step: state.step)))

@@ -67,13 +67,16 @@ public struct RunIdentity: Sendable {
     public var modelFingerprint: String
     public var dataFingerprints: [String: String]
     public var settings: [String: String]
+    /// The CLI's options, stored typed in the header (`RunHeader.runOptions`).
+    public var runOptions: RunOptions?
 
     public init(programVersion: String = "unknown", modelFingerprint: String = "unknown",
-                dataFingerprints: [String: String] = [:], settings: [String: String] = [:]) {
+                dataFingerprints: [String: String] = [:], settings: [String: String] = [:], runOptions: RunOptions? = nil) {
         self.programVersion = programVersion
         self.modelFingerprint = modelFingerprint
         self.dataFingerprints = dataFingerprints
         self.settings = settings
+        self.runOptions = runOptions
     }
 }
 

@@ -49,7 +49,7 @@ public enum StepLineDecoder {
         guard let object = value.objectValue else { return nil }
         var type: String?, time: Double??, step: Int?, epoch: Int?, strategy: StrategyName?, objectives: [Objective]?
         var sft: ObjectiveMetrics??, dpo: ObjectiveMetrics??, gaps: WeightedGaps??
-        var lambda: Double?, learningRate: Double?, tokens: Int?, tokensPerSecond: Double?, stepSeconds: Double?
+        var lambda: Lambda?, learningRate: Double?, tokens: Int?, tokensPerSecond: Double?, stepSeconds: Double?
         var elapsed: Double?, updateApplied: Bool?, gradientNorm: Double??, gapsEvaluated: Bool??
         for (key, v) in object.members {
             let ok: Bool
@@ -62,7 +62,7 @@ public enum StepLineDecoder {
             case "objectives": ok = assign(&objectives, Self.objectives(v))
             case "sft": ok = assign(&sft, optional(v, metrics))
             case "dpo": ok = assign(&dpo, optional(v, metrics))
-            case "lambda": ok = assign(&lambda, double(v))
+            case "lambda": ok = assign(&lambda, double(v).flatMap { try? Lambda($0) })
             case "learningRate": ok = assign(&learningRate, double(v))
             case "tokens": ok = assign(&tokens, int(v))
             case "tokensPerSecond": ok = assign(&tokensPerSecond, double(v))

@@ -6,7 +6,7 @@ extension TrainingSession {
         startUptime = DispatchTime.now().uptimeNanoseconds
         // The header reaches observers too (the writer put it on line 1 when it created the log).
         notify(RunRecord(time: elapsedSeconds, event: .header(header)))
-        emit(.started(SessionStarted(step: state.step, strategy: strategy.state.name, lambda: state.lambda.value,
+        emit(.started(SessionStarted(step: state.step, strategy: strategy.state.name, lambda: state.lambda,
                                      resumedFrom: resumedFrom?.directory.path)))
         observeBackendPhases()
         // The starting weights' replies: what the model said before this run changed it.
@@ -41,6 +41,15 @@ extension TrainingSession {
     }
 
     func emit(_ event: RunEvent) {
+        deliver(event, step: state.step)
+    }
+
+    /// Stamps `event` with the run's time, appends it to the log and hands it to every observer, under
+    /// `emitLock`; `step` is for the warning a failed write becomes. Nothing is delivered after `finished`.
+    func deliver(_ event: RunEvent, step: Int) {
+        emitLock.lock()
+        defer { emitLock.unlock() }
+        guard !emissionClosed else { return }
         let record = RunRecord(time: elapsedSeconds, event: event)
         if let log {
             do { try log.append(record) } catch {
@@ -48,7 +57,7 @@ extension TrainingSession {
                 if !logFailureReported {
                     logFailureReported = true
                     notify(RunRecord(time: record.time, event: .warning(RunWarning(
-                        step: state.step, kind: .logWriteFailed, message: "run log not written: \(error)"))))
+                        step: step, kind: .logWriteFailed, message: "run log not written: \(error)"))))
                 }
             }
         }
@@ -132,7 +141,7 @@ extension TrainingSession {
         progressClock.previousStepSeconds = seconds
         emit(.step(StepEvent(
             step: state.step, epoch: state.epoch, strategy: strategy.state.name, objectives: context.trainedOrder,
-            sft: context.trained[.sft], dpo: context.trained[.dpo], lambda: state.lambda.value,
+            sft: context.trained[.sft], dpo: context.trained[.dpo], lambda: state.lambda,
             learningRate: learningRate, tokens: context.tokens,
             tokensPerSecond: seconds > 0 ? Double(context.tokens) / seconds : 0, stepSeconds: seconds,
             elapsedSeconds: elapsedSeconds, updateApplied: applied, gradientNorm: gradientNorm,
@@ -248,7 +257,10 @@ extension TrainingSession {
            state.consecutiveNonFinite == 0, state.step > 0 {
             saveCheckpoint()
         }
+        emitLock.lock()
         emit(.finished(finished))
+        emissionClosed = true
+        emitLock.unlock()
         if let log {
             do { try log.close() } catch {
                 notify(RunRecord(time: elapsedSeconds, event: .warning(RunWarning(

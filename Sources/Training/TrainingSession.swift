@@ -48,6 +48,12 @@ public final class TrainingSession {
     var progressClock = ProgressClock()
 
     // Shared between threads.
+    /// Held while a record is stamped, logged and handed to observers: the training thread and the telemetry
+    /// sampler (`post(telemetry:)`) both emit, and the log's times and every observer's calls stay in one order.
+    /// Recursive: an emit may report a log failure to observers from inside.
+    let emitLock = NSRecursiveLock()
+    /// Set with the `finished` event: later records from other threads are dropped (the log is closed).
+    var emissionClosed = false
     private let commandSignal = NSCondition()
     private var queuedCommands: [SessionCommand] = []
     private let observerLock = NSLock()
@@ -105,7 +111,8 @@ public final class TrainingSession {
         header = RunHeader(programVersion: identity.programVersion, createdAt: formatter.string(from: Date()),
                            seed: config.seed, config: config, modelFingerprint: identity.modelFingerprint,
                            dataFingerprints: identity.dataFingerprints, settings: identity.settings,
-                           plannedSteps: Self.plannedSteps(config: config, lambda: state.lambda, sources: sources))
+                           plannedSteps: Self.plannedSteps(config: config, lambda: state.lambda, sources: sources),
+                           runOptions: identity.runOptions)
         currentStatus = SessionStatus(step: state.step, epoch: state.epoch, lambda: state.lambda,
                                       strategy: state.strategy, cursors: state.cursors, paused: false, finished: nil)
         if let runDirectory {
@@ -163,6 +170,8 @@ public final class TrainingSession {
     }
 
     func notify(_ record: RunRecord) {
+        emitLock.lock()
+        defer { emitLock.unlock() }
         observerLock.lock()
         let current = observers
         observerLock.unlock()

@@ -59,6 +59,8 @@ final class TextAttach {
     private var inHistory = true
     /// The history's newest GPU sample, printed once when live begins (not every sample of the past).
     private var historyTelemetry: TelemetryEvent?
+    /// Run time of the last telemetry line printed.
+    private var lastTelemetryShown = -Double.infinity
 
     init(source: RemoteEventSource, keys: KeyboardInput) {
         self.source = source
@@ -107,7 +109,7 @@ final class TextAttach {
     private func beginLive() {
         inHistory = false
         if let header { liveLines.observe(RunRecord(time: 0, event: .header(header))) }
-        if let sample = historyTelemetry { say(TrainingGPUText.summary(sample)) }
+        if let sample = historyTelemetry { say(TrainingGPUText.machine(sample)) }
         say("── live · d detach · p pause · r resume · e eval · c checkpoint ──")
     }
 
@@ -123,7 +125,7 @@ final class TextAttach {
         let progress = inHistory ? historyLines : liveLines
         progress.observe(record)
         switch record.event {
-        case .lambdaChanged(let c): say("λ \(fmt(c.from)) → \(fmt(c.to)) at step \(c.step)")
+        case .lambdaChanged(let c): say("λ \(fmt(c.from.value)) → \(fmt(c.to.value)) at step \(c.step)")
         case .strategyChanged(let c): say("strategy \(c.from.rawValue) → \(c.to.rawValue) at step \(c.step)")
         case .paused(let p): say("paused after step \(p.step)")
         case .resumed(let p): say("resumed after step \(p.step)")
@@ -131,8 +133,12 @@ final class TextAttach {
         case .checkpointSaved(let c): if !inHistory { say("checkpoint: step \(c.step) → \(c.path)") }
         case .eval(let e): if !inHistory { say(EventText.eval(e)) }
         case .telemetry(let t):
-            // A run without GPUs says so once; samples come every --telemetry-seconds and are shown as they come.
-            if t.gpus.isEmpty || !inHistory { say(TrainingGPUText.summary(t)) } else { historyTelemetry = t }
+            // The newest sample of the history is printed when live begins; live ones at most every 30 s (the
+            // trainer samples every few seconds: a line each would drown the progress lines).
+            if inHistory { historyTelemetry = t } else if record.time - lastTelemetryShown >= 30 {
+                lastTelemetryShown = record.time
+                say(TrainingGPUText.machine(t))
+            }
         default: break
         }
     }

@@ -82,7 +82,7 @@ final class BridgeResumeTests: XCTestCase {
         var dpo: ObjectiveMetrics?
         var gradientNorm: Double?
         var learningRate: Double?
-        var lambda: Double?
+        var lambda: Lambda?
     }
 
     private static func step(of record: RunRecord) -> Int {

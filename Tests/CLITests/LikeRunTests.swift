@@ -110,7 +110,7 @@ final class LikeRunTests: XCTestCase {
         let first = try startedRun(in: dir)
         let log = first.appendingPathComponent("run.jsonl")
         var lines = try String(contentsOf: log, encoding: .utf8).components(separatedBy: "\n")
-        lines[0] = lines[0].replacingOccurrences(of: #"\"batchSize\":4"#, with: #"\"batchSize\":\"four\""#)
+        lines[0] = lines[0].replacingOccurrences(of: #""batchSize":4"#, with: #""batchSize":"four""#)
         try lines.joined(separator: "\n").write(to: log, atomically: true, encoding: .utf8)
         let edited = try XRightProcess.run(["train", "--like", first.path], in: dir, timeout: 30)
         XCTAssertNotEqual(edited.status, 0)

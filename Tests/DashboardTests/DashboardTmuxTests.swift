@@ -143,12 +143,15 @@ final class DashboardTmuxTests: XCTestCase {
         }
     }
 
+    /// The run samples its GPU itself (telemetry events); at 120×40 the System panel names the device above the
+    /// curves.
     func test_fakeNvidiaSMIOnPath_showsItsGPU() throws {
         let bin = try fakeNvidiaSMI("echo '0, Fake Tensor GPU, 73, 2048, 16384, 61, 142.0'")
-        let p = try open(100, 30, gpu: true, environment: ["PATH": bin.path + ":/usr/bin:/bin"])
+        let p = try open(120, 40, gpu: true, environment: ["PATH": bin.path + ":/usr/bin:/bin"])
         let (ok, screen) = p.waitFor { $0.contains("Fake Tensor GPU") }
         XCTAssertTrue(ok, screen)
-        XCTAssertTrue(screen.contains("73%"), screen)
+        XCTAssertTrue(screen.contains("73% mem 2.0/16.0G"), screen)
+        XCTAssertTrue(screen.contains("System · run pid "), screen)
     }
 
     func test_brokenNvidiaSMI_showsNoGPUAndAWarning() throws {

@@ -18,7 +18,7 @@ final class ReplayLoaderTests: XCTestCase {
     private func varied(steps: Int) throws -> [RunRecord] {
         var g = SeededRandom(seed: 9)
         var records = [Events.header(strategy: .maxright, planned: steps), Events.started(strategy: .maxright)]
-        var time = 0.0, strategy = StrategyName.maxright, lambda = 0.5
+        var time = 0.0, strategy = StrategyName.maxright, lambda: Lambda = 0.5
         for n in 1...steps {
             time += 0.05 + 0.01 * g.nextUnitDouble()
             let both = strategy == .mix

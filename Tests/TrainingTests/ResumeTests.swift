@@ -8,7 +8,7 @@ final class ResumeTests: XCTestCase {
     /// Per-step values that must match bit for bit.
     private struct Fingerprint: Equatable {
         var step: Int, epoch: Int, objectives: [Objective]
-        var sft: UInt64?, dpo: UInt64?, gapSFT: UInt64?, gapDPO: UInt64?, lambda: Double
+        var sft: UInt64?, dpo: UInt64?, gapSFT: UInt64?, gapDPO: UInt64?, lambda: Lambda
         init(_ s: StepEvent) {
             step = s.step; epoch = s.epoch; objectives = s.objectives; lambda = s.lambda
             sft = s.sft?.loss.bitPattern; dpo = s.dpo?.loss.bitPattern

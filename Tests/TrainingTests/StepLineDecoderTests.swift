@@ -36,7 +36,7 @@ final class StepLineDecoderTests: XCTestCase {
             step: Int(g.next() % 10_000_000), epoch: Int(g.next() % 50),
             strategy: StrategyName.allCases[Int(g.next() % UInt64(StrategyName.allCases.count))],
             objectives: objectives[Int(g.next() % 5)], sft: maybe { sftMetrics }, dpo: maybe { dpoMetrics },
-            lambda: g.nextUnitDouble(), learningRate: randomDouble(&g), tokens: Int(g.next() % 1_000_000) - 10,
+            lambda: try Lambda(g.nextUnitDouble()), learningRate: randomDouble(&g), tokens: Int(g.next() % 1_000_000) - 10,
             tokensPerSecond: randomDouble(&g), stepSeconds: randomDouble(&g), elapsedSeconds: randomDouble(&g),
             updateApplied: g.next() % 2 == 0, gradientNorm: maybe { randomDouble(&g) }, gaps: maybe { gaps },
             gapsEvaluated: maybe { g.next() % 2 == 0 })

@@ -243,7 +243,6 @@ public enum RunSetup {
         backend.modelExport = ModelExport(options: options, tokenizer: tokenizer)
         var training = options.training
         if heldOutSFT.isEmpty || heldOutPairs.isEmpty { training.evalEvery = nil; training.stopRule = nil }
-        let optionsJSON = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
         let suite = try options.evalSuite.map {
             try EvalSuiteSetup.evaluator($0, model: model, tokenizer: tokenizer, batchSize: max(2, options.batchSize))
         }
@@ -253,7 +252,7 @@ public enum RunSetup {
         }
         var identity = RunIdentity(programVersion: programVersion, modelFingerprint: fingerprint(model),
                                    dataFingerprints: fingerprints,
-                                   settings: ["run_options": optionsJSON, "parameters": String(model.parameters.scalarCount),
+                                   settings: ["parameters": String(model.parameters.scalarCount),
                                               "trainable_parameters": String(model.trainableParameters.scalarCount),
                                               // Sums split across threads round differently: a resume that
                                               // must be bit-exact runs with as many threads as the run did.
@@ -265,7 +264,8 @@ public enum RunSetup {
                                               "learningRate": String(options.learningRate),
                                               "batchSize": String(options.batchSize),
                                               PromptFormatChoice.headerKey: promptFormat.description,
-                                              "model": options.modelDirectory ?? "preset " + (options.modelPreset ?? "demo")])
+                                              "model": options.modelDirectory ?? "preset " + (options.modelPreset ?? "demo")],
+                                   runOptions: options)
         if let suite { identity.settings[EvalSuiteSetup.headerKey] = suite.fingerprint }
         let session = try TrainingSession(config: training, backend: backend, sources: sources,
                                           runDirectory: runDirectory, identity: identity, resumeFrom: checkpoint)
@@ -285,10 +285,13 @@ public enum RunSetup {
         try RunLogReader.header(of: directory.log).settings["engine_threads"].flatMap(Int.init)
     }
 
-    /// Reads the options a run was started with back from its run.jsonl header (for `--resume`).
+    /// Reads the options a run was started with back from its run.jsonl header (for `--resume` and `--like`):
+    /// the header's `runOptions`, or in a log from before they were stored typed, the JSON string
+    /// `settings["run_options"]`.
     public static func options(fromRun directory: RunDirectory) throws -> RunOptions {
         let header = try RunLogReader.header(of: directory.log)
-        guard let json = header.settings["run_options"] else {
+        if let options = header.runOptions { return options }
+        guard let json = header.settings[legacyOptionsKey] else {
             throw SessionSetupError.invalid(what: directory.log.path + " line 1",
                                             message: "no run header with run options (not started by xright train?)")
         }
@@ -297,6 +300,9 @@ public enum RunSetup {
                                             message: "the header's run_options are unreadable: \(error)")
         }
     }
+
+    /// Where logs written before `RunHeader.runOptions` keep the options: a JSON string among the settings.
+    public static let legacyOptionsKey = "run_options"
 
     static func plannedSteps(_ options: RunOptions, _ sources: ObjectiveSources) -> Int? {
         if let m = options.training.maxSteps { return m }

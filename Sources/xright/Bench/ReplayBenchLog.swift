@@ -15,7 +15,7 @@ enum ReplayBenchLog {
                                settings: ["model": "synthetic (bench replay)"], plannedSteps: events)
         let writer = try RunLogWriter(creating: url, header: header)
         var random = SeededRandom(seed: 7)
-        var written = 1, step = 0, time = 0.0, lambda = 0.5
+        var written = 1, step = 0, time = 0.0, lambda: Lambda = 0.5
         func emit(_ event: RunEvent) throws {
             try writer.append(RunRecord(time: time, event: event))
             written += 1
@@ -27,7 +27,7 @@ enum ReplayBenchLog {
             step += 1
             let stepSeconds = 0.09 + 0.02 * random.nextUnitDouble()
             time += stepSeconds
-            let dpo = random.nextUnitDouble() < lambda
+            let dpo = random.nextUnitDouble() < lambda.value
             let decay = exp(-Double(step) / 200_000)
             let metrics = ObjectiveMetrics(loss: (dpo ? 0.35 + 0.34 * decay : 1.2 + 4.5 * decay) + 0.05 * (random.nextUnitDouble() - 0.5),
                                            tokens: 700 + Int(random.nextUnitDouble() * 40),
@@ -44,8 +44,8 @@ enum ReplayBenchLog {
                                          dpo: ObjectiveMetrics(loss: 0.4 + 0.3 * decay, tokens: 3700), seconds: 0.3)))
             }
             if step % 20_000 == 0, written < events - 3 {
-                let next = lambda == 0.5 ? 0.7 : 0.5
-                try emit(.commandApplied(CommandApplied(step: step, command: .setLambda(try Lambda(next)))))
+                let next: Lambda = lambda == 0.5 ? 0.7 : 0.5
+                try emit(.commandApplied(CommandApplied(step: step, command: .setLambda(next))))
                 try emit(.lambdaChanged(LambdaChanged(step: step, from: lambda, to: next)))
                 lambda = next
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dashboard
 import Foundation
+import Telemetry
 import Training
 
 /// How a live run is shown: the dashboard on a terminal, progress lines otherwise.
@@ -17,8 +18,17 @@ struct DisplayArguments: ParsableArguments {
     @Flag(help: "Draw with ASCII characters even on a UTF-8 terminal.")
     var ascii = false
 
+    @Option(help: ArgumentHelp("""
+        Seconds between the run's samples of its own process and GPUs (telemetry events in run.jsonl, drawn by \
+        the dashboard, attach and replay); 0 turns them off. At least 1.
+        """, valueName: "seconds"))
+    var telemetrySeconds: Double = RunTelemetry.defaultInterval
+
     /// An unknown theme is refused before the run directory is made (it used to end a started run).
     func validate() throws {
+        guard telemetrySeconds == 0 || (telemetrySeconds.isFinite && telemetrySeconds >= RunTelemetry.minimumInterval) else {
+            throw ValidationError("--telemetry-seconds must be 0 (off) or at least \(Int(RunTelemetry.minimumInterval)); got \(telemetrySeconds)")
+        }
         guard let theme else { return }
         let library = ThemeLibrary()
         guard library.names.contains(theme) else {
@@ -32,7 +42,15 @@ struct DisplayArguments: ParsableArguments {
         guard !headless, DashboardOptions.shouldUseTUI(stdoutIsTerminal: isatty(STDOUT_FILENO) == 1, noTUI: noTUI) else {
             return nil
         }
-        return DashboardOptions(themeName: theme, pollGPU: !noGPU, forceASCII: ascii)
+        // The run samples its GPUs itself (telemetry events): the dashboard then polls none of its own.
+        return DashboardOptions(themeName: theme, pollGPU: !noGPU && telemetrySeconds == 0, forceASCII: ascii)
+    }
+
+    /// Starts the run's own telemetry on `session` (nil when turned off); keep it until the run ends.
+    func startTelemetry(on session: TrainingSession, environment: [String: String] = ProcessInfo.processInfo.environment) -> RunTelemetry? {
+        guard telemetrySeconds > 0 else { return nil }
+        return RunTelemetry(session: session, options: TelemetryOptions(pollGPU: !noGPU, interval: telemetrySeconds,
+                                                                        searchPath: environment["PATH"]))
     }
 }
 

@@ -129,6 +129,8 @@ struct TrainRunner {
         for line in prepared.dataSummary { printErr("  " + line) }
         // Progress lines go to stderr only without the dashboard: they would scribble over the screen.
         if dashboard == nil { subscribeProgressLines(prepared.session) }
+        let telemetry = display.startTelemetry(on: prepared.session)
+        defer { telemetry?.stop() }
         let liveExports = try exports.attach(to: prepared.session, runDirectory: runDirectory)
         defer { liveExports.compactMap { $0 as? MetricsServer }.forEach { $0.close() } }
         let server = RunServer(runDirectory: runDirectory, control: prepared.session)
@@ -299,7 +301,8 @@ func printErr(_ text: String) { FileHandle.standardError.write(Data((text + "\n"
 /// the steps compute is refused rather than silently ignored.
 enum ResumeOverrides {
     static let applied = ["--max-steps", "--eval-every", "--checkpoint-every", "--keep-checkpoints", "--threads"]
-    static let display = ["--resume", "--headless", "--no-tui", "--theme", "--no-gpu", "--ascii", "--detach", "--help", "-h"]
+    static let display = ["--resume", "--headless", "--no-tui", "--theme", "--no-gpu", "--ascii", "--telemetry-seconds", "--detach",
+                          "--help", "-h"]
 
     /// The applied options among `arguments` (the command line after the program name); throws naming those
     /// that cannot change.
