@@ -1,4 +1,4 @@
-"""`run.jsonl` exactly as the Swift `RunLogWriter` writes it (docs/RUNLOG.md, schema 1.2): line 1 the header,
+"""`run.jsonl` exactly as the Swift `RunLogWriter` writes it (docs/RUNLOG.md, schema 1.3): line 1 the header,
 then one event per line, keys sorted, NaN/±∞ as strings, buffered and flushed at least once a second."""
 
 import json
@@ -6,7 +6,7 @@ import math
 import os
 import time
 
-SCHEMA = "1.2"    # 1.1: the `telemetry` event; 1.2: `sample` (not written by the bridge; its logs are valid 1.2)
+SCHEMA = "1.3"    # 1.1: `telemetry`; 1.2: `sample`; 1.3: optional eval `multipleChoice`, header `runOptions`, telemetry `process` (the bridge writes none of these new fields; its logs are valid 1.3)
 
 
 def _finite_or_string(value):
