@@ -144,19 +144,34 @@ public enum StrategyRunner {
 }
 
 /// Gathers step timings and evaluations from session events (called on the training thread only).
-final class EventCollector {
-    var trainSeconds = 0.0
-    var trainCPUSeconds = 0.0
-    /// Process CPU time at the previous event: a step event closes the work since then (the loop's only other
-    /// work, evaluations and checkpoints, ends with events of their own).
-    private var cpuAtLastEvent = processCPUSeconds()
-    var sftSteps = 0, dpoSteps = 0
+public final class EventCollector {
+    public private(set) var trainSeconds = 0.0
+    public private(set) var trainCPUSeconds = 0.0
+    private let cpuClock: () -> Double
+    /// Process CPU time at the previous event that closed some work: a step event closes the work since then
+    /// (the loop's only other work, evaluations, checkpoints and samples, ends with events of their own).
+    private var cpuAtLastEvent: Double
+    public private(set) var sftSteps = 0, dpoSteps = 0
     var evaluations: [EvalPoint] = []
     var lastDistance: Double?
 
-    func observe(_ record: RunRecord) {
-        let cpu = processCPUSeconds()
-        defer { cpuAtLastEvent = processCPUSeconds() }
+    /// `cpuClock`: the process's CPU seconds (a stand-in in tests).
+    public init(cpuClock: @escaping () -> Double = processCPUSeconds) {
+        self.cpuClock = cpuClock
+        cpuAtLastEvent = cpuClock()
+    }
+
+    public func observe(_ record: RunRecord) {
+        switch record.event {
+        case .progress, .telemetry:
+            // Observers-only records sent in the middle of a step (a slow step reports its phases): the step's
+            // CPU time runs on through them. Restarting the count here kept only each step's tail.
+            return
+        default:
+            break
+        }
+        let cpu = cpuClock()
+        defer { cpuAtLastEvent = cpuClock() }
         switch record.event {
         case .step(let s):
             trainSeconds += s.stepSeconds
@@ -173,7 +188,7 @@ final class EventCollector {
 }
 
 /// CPU time of all threads of this process (CLOCK_PROCESS_CPUTIME_ID).
-func processCPUSeconds() -> Double {
+public func processCPUSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
