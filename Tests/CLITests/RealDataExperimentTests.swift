@@ -111,8 +111,9 @@ final class RealDataExperimentTests: XCTestCase {
             }
         }
         // The optima are the optimum runs' own figures.
-        let sftOnly = try XCTUnwrap(runs.first { $0["strategy"] as? String == "sft-only" })
-        let dpoOnly = try XCTUnwrap(runs.first { $0["strategy"] as? String == "dpo-only" })
+        let optimumRuns = runs.filter { $0["role"] as? String == "optimum" }
+        let sftOnly = try XCTUnwrap(optimumRuns.first { $0["strategy"] as? String == "sft-only" })
+        let dpoOnly = try XCTUnwrap(optimumRuns.first { $0["strategy"] as? String == "dpo-only" })
         XCTAssertEqual(try finite(sftOnly["f_sft"], "sft-only f_sft"), sftOpt)
         XCTAssertEqual(try finite(dpoOnly["f_dpo"], "dpo-only f_dpo"), dpoOpt)
 
@@ -131,9 +132,13 @@ final class RealDataExperimentTests: XCTestCase {
             XCTAssertFalse(trajectory.isEmpty, "\(name) has evaluations")
             XCTAssertEqual(points.map { $0["data-step"] }, trajectory.map { ($0["step"] as? NSNumber).map { "\($0.intValue)" } },
                            "\(name): the plotted steps")
+            // The same numbers, read by two JSON parsers (Foundation's and Python's may round the last bit apart).
             for (point, evaluation) in zip(points, trajectory) {
-                XCTAssertEqual(point["data-sft"].flatMap(Double.init), (evaluation["f_sft"] as? NSNumber)?.doubleValue, "\(name)")
-                XCTAssertEqual(point["data-dpo"].flatMap(Double.init), (evaluation["f_dpo"] as? NSNumber)?.doubleValue, "\(name)")
+                for (attribute, key) in [("data-sft", "f_sft"), ("data-dpo", "f_dpo")] {
+                    let plottedValue = try XCTUnwrap(point[attribute].flatMap(Double.init), "\(name) \(attribute)")
+                    let listed = try finite(evaluation[key], "\(name) trajectory \(key)")
+                    XCTAssertEqual(plottedValue, listed, accuracy: 1e-12 * max(1, abs(listed)), "\(name) \(key)")
+                }
             }
             plotted += points.count
         }
