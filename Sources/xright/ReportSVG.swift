@@ -15,7 +15,7 @@ enum ReportSVG {
 
     /// The figure for `runs` (at least one with something to plot).
     static func document(_ runs: [ReportCurves]) -> String {
-        let legendRows = (runs.count + 2) / 3
+        let legendRows = (runs.count + legendColumns(runs) - 1) / legendColumns(runs)
         let height = 515.0 + Double(legendRows) * 20
         var svg = SVGText()
         svg.line(##"<?xml version="1.0" encoding="UTF-8"?>"##)
@@ -77,14 +77,28 @@ enum ReportSVG {
         svg.line("</g>")
     }
 
+    private static func legendLabel(_ run: ReportCurves) -> String {
+        "\(run.name) (\(run.strategy.rawValue), λ = \(short(run.lambda)))"
+    }
+
+    /// Up to three columns, fewer when the longest label would run into the next column (run directory names are
+    /// long): a label's width is estimated at 7 px a character in the 12 px sans-serif the figure uses.
+    static func legendColumns(_ runs: [ReportCurves]) -> Int {
+        let longest = runs.map { Double(legendLabel($0).count) * 7 + 32 + 16 }.max() ?? 0
+        return max(1, min(3, Int(legendSpan / max(longest, 1))))
+    }
+
+    private static let legendSpan = 900.0
+
     private static func legend(_ runs: [ReportCurves], into svg: inout SVGText, top: Double) {
         svg.line(##"<g class="legend">"##)
+        let columns = legendColumns(runs)
         for (index, run) in runs.enumerated() {
-            let (column, row) = (Double(index % 3), Double(index / 3))
-            let (lx, ly) = (80 + column * 300, top + row * 20)
+            let (column, row) = (Double(index % columns), Double(index / columns))
+            let (lx, ly) = (80 + column * legendSpan / Double(columns), top + row * 20)
             svg.line(##"<line x1="\##(n(lx))" y1="\##(n(ly - 4))" x2="\##(n(lx + 24))" y2="\##(n(ly - 4))" stroke="\##(color(index))" stroke-width="2.5"/>"##)
             svg.line(##"<circle cx="\##(n(lx + 12))" cy="\##(n(ly - 4))" r="4" fill="\##(color(index))"/>"##)
-            let label = "\(run.name) (\(run.strategy.rawValue), λ = \(short(run.lambda)))"
+            let label = legendLabel(run)
             svg.line(##"<text class="legend-entry" data-run="\##(escape(run.name))" x="\##(n(lx + 32))" y="\##(n(ly))">\##(escape(label))</text>"##)
         }
         svg.line(##"<text x="80" y="\##(n(top - 22))" fill="#555555">Filled marker: a run's last evaluation. Dashed lines: f_sft* and f_dpo*; star: the ideal point.</text>"##)

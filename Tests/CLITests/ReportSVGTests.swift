@@ -112,6 +112,33 @@ final class ReportSVGTests: XCTestCase {
         XCTAssertEqual(elements.filter { $0.attributes["class"] == "legend-entry" }.map { $0.attributes["data-run"] }, ["a", "b&co"])
     }
 
+    func test_longRunNames_getLegendColumnsWideEnoughNotToOverlap() throws {
+        let dir = try scratchDirectory()
+        let source = try train("a", in: dir)
+        // Run directory names as a sweep writes them are long; three in a row at a fixed 300 px overlapped.
+        let names = ["20261201-063059-optimum-sft-only", "20261201-063425-optimum-dpo-only", "20261201-063926-sweep-alright-0.50"]
+        let runs = try names.map { name -> URL in
+            let copy = dir.appendingPathComponent(name)
+            try FileManager.default.copyItem(at: source, to: copy)
+            return copy
+        }
+        let out = dir.appendingPathComponent("long.svg")
+        let result = try XRightProcess.run(["report"] + runs.map(\.path) + ["--svg", out.path], in: dir)
+        XCTAssertEqual(result.status, 0, result.transcript)
+        let entries = try parse(out).filter { $0.attributes["class"] == "legend-entry" }.map(\.attributes)
+        XCTAssertEqual(entries.map { $0["data-run"] }, names)
+        // Entries sharing a row are at least a label's estimated width apart (7 px a character at 12 px, plus the
+        // " (alright, λ = 0.5)" suffix).
+        let rows = Dictionary(grouping: entries) { $0["y"] ?? "" }
+        for row in rows.values where row.count > 1 {
+            let xs = try row.map { try double($0, "x") }.sorted()
+            for (left, right) in zip(xs, xs.dropFirst()) {
+                XCTAssertGreaterThanOrEqual(right - left, Double(names[0].count + 18) * 7, "legend entries overlap: \(row)")
+            }
+        }
+        XCTAssertGreaterThan(Set(entries.map { $0["y"] }).count, 1, "three long labels do not fit one 900 px row")
+    }
+
     func test_aLogWithNothingToPlot_isAClearError() throws {
         let dir = try scratchDirectory()
         let run = try train("a", in: dir)
