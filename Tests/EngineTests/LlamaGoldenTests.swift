@@ -74,20 +74,7 @@ final class LlamaGoldenTests: XCTestCase {
     func test_lossAndEveryParameterGradient_matchTransformers() throws {
         for name in Self.goldenNames {
             let g = try Self.loadGolden(name)
-            g.model.parameters.setTrainable(true)
-            g.model.parameters.zeroGradients()
-            let logProbs = g.model.forward(g.batch)
-            let scored = g.batch.targets.filter { $0 >= 0 }.count
-            let loss = -zip(logProbs, g.batch.targets).reduce(0.0) { $0 + ($1.1 >= 0 ? Double($1.0) : 0) } / Double(scored)
-            XCTAssertEqual(loss, Double(g.loss), accuracy: 1e-4 * abs(Double(g.loss)), "\(name): loss")
-            g.model.backward(dLogProbs: g.batch.targets.map { $0 >= 0 ? -1 / Float(scored) : 0 })
-            for e in g.model.parameters.entries {
-                let ref = try g.file.floats("grad." + e.name, expectedShape: e.shape)
-                let got = try XCTUnwrap(g.model.parameters.gradientArray(e.name))
-                let scale = max(ref.map { abs(Double($0)) }.max() ?? 0, 1e-8)
-                let worst = zip(got, ref).map { abs(Double($0) - Double($1)) }.max() ?? 0
-                XCTAssertLessThan(worst / scale, 1e-3, "\(name): gradient of \(e.name)")
-            }
+            try assertLossAndGradientsMatchGolden(g.model, batch: g.batch, loss: g.loss, file: g.file, name: name)
         }
     }
 
