@@ -117,35 +117,6 @@ final class LlamaGoldenTests: XCTestCase {
     /// A model written by xright, read by transformers as LlamaForCausalLM, gives the golden logits (runs the
     /// committed generator script in check mode; skips when Python transformers is not installed).
     func test_modelWrittenByXright_loadsInTransformersWithSameLogits() throws {
-        let script = TestPaths.packageRoot.appendingPathComponent("scripts/goldens/make_llama_goldens.py")
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import transformers, torch"]
-        probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = FileHandle.nullDevice
-        try probe.run()
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("Python transformers/torch not installed") }
-        var arguments = ["python3", script.path]
-        var directories = [URL]()
-        defer { directories.forEach { try? FileManager.default.removeItem(at: $0) } }
-        for name in Self.goldenNames {
-            let g = try Self.loadGolden(name)
-            let dir = try TestPaths.temporaryDirectory()
-            directories.append(dir)
-            try ModelDirectory.save(g.model, to: dir)
-            arguments += ["--check-xright-model", dir.path, "--golden", TestPaths.fixture("EngineTests", name).path]
-        }
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = arguments
-        let pipe = Pipe()
-        check.standardOutput = pipe
-        check.standardError = pipe
-        try check.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        XCTAssertEqual(check.terminationStatus, 0, output)
-        XCTAssertEqual(output.components(separatedBy: "OK:").count - 1, Self.goldenNames.count, output)
+        try assertTransformersLoadsSavedGoldens(script: "make_llama_goldens.py", models: try Self.goldenNames.map { (name: $0, model: try Self.loadGolden($0).model) })
     }
 }
